@@ -1,0 +1,130 @@
+import Foundation
+
+/// One problem found in a configuration file: where it is and what is wrong.
+public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible, Error {
+    public var path: String
+    public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Every problem of a configuration, reported at once.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var problems: [ConfigProblem]
+
+    public init(problems: [ConfigProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String {
+        "configuration has \(problems.count) problem(s):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// The `server` section.
+public struct ServerSettings: Sendable, Hashable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 9095
+    public var maxBodyBytes: Int = 4 * 1024 * 1024
+    public var maxEventsPerRequest: Int = 1000
+    public var resolveTimeout: Duration = .seconds(300)
+    public var shutdownGrace: Duration = .seconds(10)
+    public var logLevel: String = "info"
+
+    public init() {}
+}
+
+/// The `storage` section.
+public struct StorageSettings: Sendable, Hashable {
+    /// Path of the SQLite database file.
+    public var sqlitePath: String
+    /// `full` syncs the write-ahead log on every commit, so an acknowledged event survives a power cut;
+    /// `normal` survives a process crash only.
+    public var synchronousFull: Bool = true
+
+    public init(sqlitePath: String) {
+        self.sqlitePath = sqlitePath
+    }
+}
+
+/// How the outbox retries one integration's deliveries.
+public struct DeliveryPolicy: Sendable, Hashable {
+    public var concurrency: Int = 4
+    public var initialBackoff: Duration = .seconds(1)
+    public var maxBackoff: Duration = .seconds(300)
+    public var maxAge: Duration = .seconds(86_400)
+    public var timeout: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// One entry of `integrations`: its name, its type and its type-specific settings, with secrets resolved.
+public struct IntegrationConfig: Sendable, Hashable {
+    public var name: String
+    public var type: String
+    public var delivery: DeliveryPolicy
+    /// The type-specific keys, after `${ENV}` substitution and `*_file` reading.
+    public var settings: [String: JSONValue]
+    /// Where this entry sits in the file, for messages (`integrations[2]`).
+    public var path: String
+
+    public init(
+        name: String,
+        type: String,
+        delivery: DeliveryPolicy = DeliveryPolicy(),
+        settings: [String: JSONValue],
+        path: String
+    ) {
+        self.name = name
+        self.type = type
+        self.delivery = delivery
+        self.settings = settings
+        self.path = path
+    }
+}
+
+/// The whole `tocsin.yml`.
+public struct TocsinConfiguration: Sendable, Hashable {
+    public var server: ServerSettings
+    public var storage: StorageSettings
+    public var integrations: [IntegrationConfig]
+    public var routing: RoutingMatrix
+
+    public init(
+        server: ServerSettings,
+        storage: StorageSettings,
+        integrations: [IntegrationConfig],
+        routing: RoutingMatrix
+    ) {
+        self.server = server
+        self.storage = storage
+        self.integrations = integrations
+        self.routing = routing
+    }
+
+    /// The configuration used when `serve` is given no file: every alert and notification goes to a
+    /// rotating log file in the data directory.
+    public static func builtInDefault(dataDirectory: String) -> TocsinConfiguration {
+        let logFile = IntegrationConfig(
+            name: "alert-log",
+            type: "log_file",
+            settings: [
+                "path": .string(dataDirectory + "/notifications.log"),
+                "max_size_mb": .number(50),
+                "max_files": .number(5),
+            ],
+            path: "integrations[0]"
+        )
+        return TocsinConfiguration(
+            server: ServerSettings(),
+            storage: StorageSettings(sqlitePath: dataDirectory + "/tocsin.db"),
+            integrations: [logFile],
+            routing: RoutingMatrix(defaultRoute: ["alert-log"])
+        )
+    }
+}

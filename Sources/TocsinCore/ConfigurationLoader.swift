@@ -1,0 +1,414 @@
+import Foundation
+import Yams
+
+/// Reads `tocsin.yml` text into a `TocsinConfiguration`, collecting every problem instead of stopping at the first.
+///
+/// File and environment access are injected so that loading stays a pure function of its inputs.
+public struct ConfigurationLoader: Sendable {
+    public var environment: [String: String]
+    public var readFile: @Sendable (String) throws -> String
+    /// The integration types a sink registry knows; an entry of another type is a problem.
+    public var knownIntegrationTypes: Set<String>
+    /// Data directory used for defaults the file leaves out (the SQLite path).
+    public var dataDirectory: String
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
+        knownIntegrationTypes: Set<String>,
+        dataDirectory: String = "./tocsin-data"
+    ) {
+        self.environment = environment
+        self.readFile = readFile
+        self.knownIntegrationTypes = knownIntegrationTypes
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Parses the text; throws `ConfigurationError` listing every problem found.
+    public func load(yaml text: String) throws -> TocsinConfiguration {
+        var problems: [ConfigProblem] = []
+        let root: JSONValue
+        do {
+            root = try Self.jsonValue(from: try Yams.load(yaml: text) ?? [String: Any]())
+        } catch let error as ConfigProblem {
+            throw ConfigurationError(problems: [error])
+        } catch {
+            throw ConfigurationError(problems: [ConfigProblem(path: "(file)", message: "not valid YAML: \(error)")])
+        }
+        guard case .object(let top) = root else {
+            throw ConfigurationError(problems: [ConfigProblem(path: "(file)", message: "the top level must be a mapping")])
+        }
+        let known: Set<String> = ["server", "storage", "integrations", "routing"]
+        for key in top.keys.sorted() where !known.contains(key) {
+            problems.append(ConfigProblem(path: key, message: "unknown section (expected one of \(known.sorted().joined(separator: ", ")))"))
+        }
+        let server = parseServer(top["server"], problems: &problems)
+        let storage = parseStorage(top["storage"], problems: &problems)
+        let integrations = parseIntegrations(top["integrations"], problems: &problems)
+        let routing = parseRouting(top["routing"], problems: &problems)
+        let names = Set(integrations.map(\.name))
+        for (path, name) in routing.references where !names.contains(name) {
+            problems.append(ConfigProblem(path: path, message: "unknown integration '\(name)'"))
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        return TocsinConfiguration(server: server, storage: storage, integrations: integrations, routing: routing)
+    }
+
+    // MARK: sections
+
+    private func parseServer(_ value: JSONValue?, problems: inout [ConfigProblem]) -> ServerSettings {
+        var settings = ServerSettings()
+        guard let object = mapping(value, at: "server", problems: &problems) else { return settings }
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let path = "server.\(key)"
+            switch key {
+            case "listen":
+                guard let text = string(item, at: path, problems: &problems) else { continue }
+                if let (host, port) = Self.parseListen(text) {
+                    settings.host = host
+                    settings.port = port
+                } else {
+                    problems.append(ConfigProblem(path: path, message: "expected HOST:PORT, got '\(text)'"))
+                }
+            case "max_body_bytes":
+                if let number = integer(item, at: path, min: 1024, problems: &problems) { settings.maxBodyBytes = number }
+            case "max_events_per_request":
+                if let number = integer(item, at: path, min: 1, problems: &problems) { settings.maxEventsPerRequest = number }
+            case "resolve_timeout":
+                if let duration = duration(item, at: path, problems: &problems) { settings.resolveTimeout = duration }
+            case "shutdown_grace":
+                if let duration = duration(item, at: path, problems: &problems) { settings.shutdownGrace = duration }
+            case "log_level":
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                if let text = string(item, at: path, problems: &problems) {
+                    if levels.contains(text) {
+                        settings.logLevel = text
+                    } else {
+                        problems.append(ConfigProblem(path: path, message: "unknown level '\(text)' (expected one of \(levels.joined(separator: ", ")))"))
+                    }
+                }
+            default:
+                problems.append(ConfigProblem(path: path, message: "unknown key"))
+            }
+        }
+        return settings
+    }
+
+    private func parseStorage(_ value: JSONValue?, problems: inout [ConfigProblem]) -> StorageSettings {
+        var settings = StorageSettings(sqlitePath: dataDirectory + "/tocsin.db")
+        guard let object = mapping(value, at: "storage", problems: &problems) else { return settings }
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let path = "storage.\(key)"
+            switch key {
+            case "sqlite":
+                if let text = string(item, at: path, problems: &problems) { settings.sqlitePath = text }
+            case "synchronous":
+                if let text = string(item, at: path, problems: &problems) {
+                    switch text {
+                    case "full": settings.synchronousFull = true
+                    case "normal": settings.synchronousFull = false
+                    default: problems.append(ConfigProblem(path: path, message: "expected 'full' or 'normal', got '\(text)'"))
+                    }
+                }
+            default:
+                problems.append(ConfigProblem(path: path, message: "unknown key"))
+            }
+        }
+        return settings
+    }
+
+    private func parseIntegrations(_ value: JSONValue?, problems: inout [ConfigProblem]) -> [IntegrationConfig] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else {
+            problems.append(ConfigProblem(path: "integrations", message: "expected a list, got \(value.typeName)"))
+            return []
+        }
+        var result: [IntegrationConfig] = []
+        var seen: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let path = "integrations[\(index)]"
+            guard let object = mapping(item, at: path, problems: &problems) else { continue }
+            var settings: [String: JSONValue] = [:]
+            var delivery = DeliveryPolicy()
+            var name: String?
+            var type: String?
+            for (key, field) in object.sorted(by: { $0.key < $1.key }) {
+                let fieldPath = "\(path).\(key)"
+                switch key {
+                case "name":
+                    name = string(field, at: fieldPath, problems: &problems)
+                case "type":
+                    type = string(field, at: fieldPath, problems: &problems)
+                case "concurrency":
+                    if let number = integer(field, at: fieldPath, min: 1, problems: &problems) { delivery.concurrency = number }
+                case "timeout":
+                    if let duration = duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
+                case "retry":
+                    parseRetry(field, at: fieldPath, into: &delivery, problems: &problems)
+                default:
+                    if key.hasSuffix("_file") {
+                        let base = String(key.dropLast(5))
+                        if object[base] != nil {
+                            problems.append(ConfigProblem(path: fieldPath, message: "give either \(base) or \(key), not both"))
+                            continue
+                        }
+                        guard let file = string(field, at: fieldPath, problems: &problems) else { continue }
+                        do {
+                            var contents = try readFile(file)
+                            while contents.hasSuffix("\n") || contents.hasSuffix("\r") { contents.removeLast() }
+                            settings[base] = .string(contents)
+                        } catch {
+                            problems.append(ConfigProblem(path: fieldPath, message: "cannot read '\(file)'"))
+                        }
+                    } else {
+                        settings[key] = substitute(field, at: fieldPath, problems: &problems)
+                    }
+                }
+            }
+            if let name {
+                if name.isEmpty || name.contains(where: { $0.isWhitespace }) {
+                    problems.append(ConfigProblem(path: "\(path).name", message: "must be non-empty without spaces"))
+                } else if !seen.insert(name).inserted {
+                    problems.append(ConfigProblem(path: "\(path).name", message: "duplicate integration name '\(name)'"))
+                }
+            } else {
+                problems.append(ConfigProblem(path: "\(path).name", message: "is required"))
+            }
+            if let type {
+                if !knownIntegrationTypes.contains(type) {
+                    problems.append(
+                        ConfigProblem(
+                            path: "\(path).type",
+                            message: "unknown integration type '\(type)' (known: \(knownIntegrationTypes.sorted().joined(separator: ", ")))"
+                        )
+                    )
+                }
+            } else {
+                problems.append(ConfigProblem(path: "\(path).type", message: "is required"))
+            }
+            if let name, let type {
+                result.append(IntegrationConfig(name: name, type: type, delivery: delivery, settings: settings, path: path))
+            }
+        }
+        return result
+    }
+
+    private func parseRetry(_ value: JSONValue, at path: String, into delivery: inout DeliveryPolicy, problems: inout [ConfigProblem]) {
+        guard let object = mapping(value, at: path, problems: &problems) else { return }
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let itemPath = "\(path).\(key)"
+            switch key {
+            case "initial_backoff":
+                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.initialBackoff = duration }
+            case "max_backoff":
+                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.maxBackoff = duration }
+            case "max_age":
+                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.maxAge = duration }
+            default:
+                problems.append(ConfigProblem(path: itemPath, message: "unknown key (expected initial_backoff, max_backoff, max_age)"))
+            }
+        }
+        if delivery.initialBackoff > delivery.maxBackoff {
+            problems.append(ConfigProblem(path: path, message: "initial_backoff is larger than max_backoff"))
+        }
+    }
+
+    private func parseRouting(_ value: JSONValue?, problems: inout [ConfigProblem]) -> RoutingMatrix {
+        var matrix = RoutingMatrix()
+        guard let object = mapping(value, at: "routing", problems: &problems) else { return matrix }
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let path = "routing.\(key)"
+            if key == "default" {
+                matrix.defaultRoute = nameList(item, at: path, problems: &problems) ?? []
+                continue
+            }
+            let isGlobal = key == "global"
+            let category = Category(rawValue: key)
+            if !isGlobal && category == nil {
+                let expected = ["global", "default"] + Category.allCases.map(\.rawValue)
+                problems.append(ConfigProblem(path: path, message: "unknown category '\(key)' (expected one of \(expected.joined(separator: ", ")))"))
+                continue
+            }
+            guard let row = mapping(item, at: path, problems: &problems) else { continue }
+            var cells: [Severity: RoutingCell] = [:]
+            for (severityName, cellValue) in row.sorted(by: { $0.key < $1.key }) {
+                let cellPath = "\(path).\(severityName)"
+                guard let severity = Severity(rawValue: severityName) else {
+                    problems.append(
+                        ConfigProblem(path: cellPath, message: "unknown severity '\(severityName)' (expected info, warning, error, critical)")
+                    )
+                    continue
+                }
+                if let cell = parseCell(cellValue, at: cellPath, isGlobal: isGlobal, problems: &problems) {
+                    cells[severity] = cell
+                }
+            }
+            if let category {
+                matrix.categories[category] = cells
+            } else {
+                matrix.global = cells
+            }
+        }
+        return matrix
+    }
+
+    private func parseCell(_ value: JSONValue, at path: String, isGlobal: Bool, problems: inout [ConfigProblem]) -> RoutingCell? {
+        if case .object(let object) = value {
+            var integrations: [String] = []
+            var override = false
+            for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+                switch key {
+                case "integrations":
+                    integrations = nameList(item, at: "\(path).integrations", problems: &problems) ?? []
+                case "override":
+                    if case .bool(let flag) = item {
+                        override = flag
+                    } else {
+                        problems.append(ConfigProblem(path: "\(path).override", message: "expected true or false, got \(item.typeName)"))
+                    }
+                default:
+                    problems.append(ConfigProblem(path: "\(path).\(key)", message: "unknown key (expected integrations, override)"))
+                }
+            }
+            if override && isGlobal {
+                problems.append(ConfigProblem(path: "\(path).override", message: "override applies to category cells only"))
+            }
+            return RoutingCell(integrations: integrations, override: override)
+        }
+        guard let names = nameList(value, at: path, problems: &problems) else { return nil }
+        return RoutingCell(integrations: names)
+    }
+
+    // MARK: value helpers
+
+    private func mapping(_ value: JSONValue?, at path: String, problems: inout [ConfigProblem]) -> [String: JSONValue]? {
+        guard let value else { return nil }
+        if case .null = value { return nil }
+        guard case .object(let object) = value else {
+            problems.append(ConfigProblem(path: path, message: "expected a mapping, got \(value.typeName)"))
+            return nil
+        }
+        return object
+    }
+
+    private func nameList(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> [String]? {
+        guard case .array(let items) = value else {
+            problems.append(ConfigProblem(path: path, message: "expected a list of integration names, got \(value.typeName)"))
+            return nil
+        }
+        var names: [String] = []
+        for (index, item) in items.enumerated() {
+            if case .string(let name) = item {
+                names.append(name)
+            } else {
+                problems.append(ConfigProblem(path: "\(path)[\(index)]", message: "expected an integration name, got \(item.typeName)"))
+            }
+        }
+        return names
+    }
+
+    private func string(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> String? {
+        guard case .string = value else {
+            if case .number(let number) = value { return Self.formatNumber(number) }
+            problems.append(ConfigProblem(path: path, message: "expected a string, got \(value.typeName)"))
+            return nil
+        }
+        guard case .string(let text) = substitute(value, at: path, problems: &problems) else { return nil }
+        return text
+    }
+
+    private func integer(_ value: JSONValue, at path: String, min: Int, problems: inout [ConfigProblem]) -> Int? {
+        guard case .number(let number) = value, number.rounded() == number, number >= Double(min), number < 1e12 else {
+            problems.append(ConfigProblem(path: path, message: "expected a whole number of at least \(min)"))
+            return nil
+        }
+        return Int(number)
+    }
+
+    private func duration(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> Duration? {
+        let text: String
+        switch value {
+        case .string(let string): text = string
+        case .number(let number): text = Self.formatNumber(number)
+        default:
+            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got \(value.typeName)"))
+            return nil
+        }
+        guard let duration = DurationParser.parse(text) else {
+            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got '\(text)'"))
+            return nil
+        }
+        return duration
+    }
+
+    /// Replaces `${NAME}` in every string of `value` with the environment variable `NAME`.
+    private func substitute(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> JSONValue {
+        switch value {
+        case .string(let text):
+            guard text.contains("${") else { return value }
+            var result = ""
+            var rest = Substring(text)
+            while let start = rest.range(of: "${") {
+                result += rest[..<start.lowerBound]
+                guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                    problems.append(ConfigProblem(path: path, message: "unterminated ${ in value"))
+                    return .string(text)
+                }
+                let variable = String(rest[start.upperBound..<end])
+                if let replacement = environment[variable] {
+                    result += replacement
+                } else {
+                    problems.append(ConfigProblem(path: path, message: "environment variable \(variable) is not set"))
+                }
+                rest = rest[rest.index(after: end)...]
+            }
+            result += rest
+            return .string(result)
+        case .array(let items):
+            return .array(items.enumerated().map { substitute($1, at: "\(path)[\($0)]", problems: &problems) })
+        case .object(let object):
+            var result: [String: JSONValue] = [:]
+            for (key, item) in object { result[key] = substitute(item, at: "\(path).\(key)", problems: &problems) }
+            return .object(result)
+        default:
+            return value
+        }
+    }
+
+    static func formatNumber(_ number: Double) -> String {
+        number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
+    /// Splits `HOST:PORT` (or `[v6]:PORT`).
+    public static func parseListen(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+
+    /// Converts what Yams produced into `JSONValue`.
+    static func jsonValue(from any: Any) throws -> JSONValue {
+        switch any {
+        case let value as String: return .string(value)
+        case let value as Bool: return .bool(value)
+        case let value as Int: return .number(Double(value))
+        case let value as Double: return .number(value)
+        case let value as [Any]: return .array(try value.map { try jsonValue(from: $0) })
+        case let value as [String: Any]:
+            var object: [String: JSONValue] = [:]
+            for (key, item) in value { object[key] = try jsonValue(from: item) }
+            return .object(object)
+        case let value as [AnyHashable: Any]:
+            var object: [String: JSONValue] = [:]
+            for (key, item) in value { object[String(describing: key.base)] = try jsonValue(from: item) }
+            return .object(object)
+        case is NSNull: return .null
+        default:
+            if let date = any as? Date { return .string(ISO8601DateFormatter().string(from: date)) }
+            return .string(String(describing: any))
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import SQLKit
+
+/// Versioned schema of the SQLite store. Each migration runs once, in order, inside one transaction.
+enum SQLiteSchema {
+    static let migrations: [(version: Int, statements: [String])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    fingerprint TEXT,
+                    outcome TEXT NOT NULL,
+                    integrations TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX events_fingerprint ON events (fingerprint)",
+                """
+                CREATE TABLE alerts (
+                    fingerprint TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX alerts_open_expiry ON alerts (status, expires_at)",
+                """
+                CREATE TABLE notifications (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE deliveries (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    notification_id TEXT NOT NULL REFERENCES notifications (id),
+                    integration TEXT NOT NULL,
+                    order_key TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    age_start INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_attempt_at INTEGER,
+                    last_status_code INTEGER,
+                    last_error TEXT,
+                    latency_ms INTEGER,
+                    delivered_at INTEGER
+                )
+                """,
+                "CREATE INDEX deliveries_due ON deliveries (status, integration, seq)",
+                "CREATE INDEX deliveries_order ON deliveries (integration, order_key, status, seq)",
+            ]
+        )
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    static func migrate(_ database: any SQLDatabase) async throws {
+        try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)").run()
+        let applied = Set(try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+        for migration in migrations where !applied.contains(migration.version) {
+            try await database.raw("BEGIN IMMEDIATE").run()
+            do {
+                for statement in migration.statements {
+                    try await database.raw(SQLQueryString(statement)).run()
+                }
+                try await database.raw(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), datetime('now'))"
+                ).run()
+                try await database.raw("COMMIT").run()
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+}

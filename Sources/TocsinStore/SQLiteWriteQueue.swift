@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import SQLKit
+import TocsinCore
+
+/// One write waiting for the next group commit, with the caller to answer once it is durable.
+enum WriteRequest: Sendable {
+    case ingest([Event], EventPlanner, CheckedContinuation<[IngestedEvent], any Error>)
+    case attempts([DeliveryRecord], CheckedContinuation<Void, any Error>)
+    case retry(String, Date, CheckedContinuation<DeliveryRecord, any Error>)
+}
+
+/// Serialises all writes through one connection and commits everything queued as one transaction.
+final class SQLiteWriteQueue: Sendable {
+    private let database: any SQLDatabase
+    private let logger: Logger
+    private let state = LockedValue(State())
+
+    private struct State {
+        var pending: [WriteRequest] = []
+        var draining = false
+    }
+
+    /// Rows per multi-row INSERT: keeps bound parameters well under SQLite's limit of 32,766.
+    private static let rowsPerStatement = 500
+
+    init(database: any SQLDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    func submit(_ request: WriteRequest) {
+        let startDrain = state.withLock { state in
+            state.pending.append(request)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        if startDrain {
+            Task { await self.drain() }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLock { state in
+                let batch = state.pending
+                state.pending = []
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            await commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [WriteRequest]) async {
+        var answers: [() -> Void] = []
+        do {
+            try await database.raw("BEGIN IMMEDIATE").run()
+            do {
+                answers = try await apply(batch)
+                try await database.raw("COMMIT").run()
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                throw error
+            }
+        } catch {
+            logger.error("store write failed", metadata: ["error": "\(error)", "requests": "\(batch.count)"])
+            for request in batch {
+                switch request {
+                case .ingest(_, _, let continuation): continuation.resume(throwing: error)
+                case .attempts(_, let continuation): continuation.resume(throwing: error)
+                case .retry(_, _, let continuation): continuation.resume(throwing: error)
+                }
+            }
+            return
+        }
+        for answer in answers { answer() }
+    }
+
+    /// Runs every request's statements inside the open transaction; returns how to answer each caller.
+    private func apply(_ batch: [WriteRequest]) async throws -> [() -> Void] {
+        var answers: [() -> Void] = []
+        var ingestRequests: [([Event], EventPlanner, CheckedContinuation<[IngestedEvent], any Error>)] = []
+        var attempts: [DeliveryRecord] = []
+        var attemptContinuations: [CheckedContinuation<Void, any Error>] = []
+        for request in batch {
+            switch request {
+            case .ingest(let events, let planner, let continuation): ingestRequests.append((events, planner, continuation))
+            case .attempts(let records, let continuation):
+                attempts += records
+                attemptContinuations.append(continuation)
+            case .retry(let id, let now, let continuation):
+                let result = try await retry(id: id, now: now)
+                answers.append { continuation.resume(with: result) }
+            }
+        }
+        if !ingestRequests.isEmpty {
+            let results = try await ingest(ingestRequests.map { ($0.0, $0.1) })
+            for (request, result) in zip(ingestRequests, results) {
+                answers.append { request.2.resume(returning: result) }
+            }
+        }
+        if !attempts.isEmpty {
+            try await upsertDeliveries(attempts)
+            for continuation in attemptContinuations { answers.append { continuation.resume() } }
+        }
+        return answers
+    }
+
+    private func retry(id: String, now: Date) async throws -> Result<DeliveryRecord, any Error> {
+        guard let row = try await database.raw("SELECT * FROM deliveries WHERE id = \(bind: id)").first() else {
+            return .failure(RetryRefusal.notFound)
+        }
+        let record = try DeliveryRow.decode(row)
+        guard record.status == .failed || record.status == .dead else {
+            return .failure(RetryRefusal.notRetryable(record.status))
+        }
+        let retried = record.retriedByHand(now: now)
+        try await upsertDeliveries([retried])
+        return .success(retried)
+    }
+
+    private func ingest(_ requests: [([Event], EventPlanner)]) async throws -> [[IngestedEvent]] {
+        let allIDs = requests.flatMap { $0.0.map(\.id) }
+        var known = Set<String>()
+        for chunk in allIDs.chunked(Self.rowsPerStatement) {
+            known.formUnion(try await selectStrings("SELECT id AS value FROM events WHERE id IN ", chunk))
+        }
+        let fingerprints = Array(Set(requests.flatMap { $0.0.compactMap(\.fingerprint) }))
+        var alerts: [String: AlertRecord] = [:]
+        for chunk in fingerprints.chunked(Self.rowsPerStatement) {
+            for body in try await selectStrings("SELECT body AS value FROM alerts WHERE fingerprint IN ", chunk) {
+                let alert = try StoredJSON.decode(AlertRecord.self, from: body)
+                alerts[alert.fingerprint] = alert
+            }
+        }
+
+        var eventRows: [[any Encodable & Sendable]] = []
+        var changedAlerts: [String: AlertRecord] = [:]
+        var notificationRows: [[any Encodable & Sendable]] = []
+        var deliveryRows: [[any Encodable & Sendable]] = []
+        var results: [[IngestedEvent]] = []
+        for (events, planner) in requests {
+            var result: [IngestedEvent] = []
+            for event in events {
+                guard known.insert(event.id).inserted else {
+                    result.append(IngestedEvent(id: event.id, outcome: nil, integrations: []))
+                    continue
+                }
+                let plan = planner(event, event.fingerprint.flatMap { alerts[$0] })
+                if let alert = plan.alert {
+                    alerts[alert.fingerprint] = alert
+                    changedAlerts[alert.fingerprint] = alert
+                }
+                var delivered: [String] = []
+                if let notification = plan.notification {
+                    notificationRows.append([
+                        notification.id, notification.type.rawValue, notification.createdAt.storedMillis, try StoredJSON.encode(notification),
+                    ])
+                    for integration in plan.integrations {
+                        deliveryRows.append(
+                            DeliveryRow.values(DeliveryRecord.new(notification: notification, integration: integration, now: notification.createdAt))
+                        )
+                        delivered.append(integration)
+                    }
+                }
+                eventRows.append([
+                    event.id, event.kind.rawValue, event.severity.rawValue, event.category.rawValue, event.fingerprint,
+                    plan.outcome.rawValue, try StoredJSON.encode(delivered), event.receivedAt.storedMillis, try StoredJSON.encode(event),
+                ])
+                result.append(IngestedEvent(id: event.id, outcome: plan.outcome, integrations: delivered))
+            }
+            results.append(result)
+        }
+
+        try await insert(
+            into: "events",
+            columns: ["id", "kind", "severity", "category", "fingerprint", "outcome", "integrations", "received_at", "body"],
+            rows: eventRows
+        )
+        var alertRows: [[any Encodable & Sendable]] = []
+        for alert in changedAlerts.values {
+            alertRows.append([
+                alert.fingerprint, alert.status.rawValue, alert.severity.rawValue, alert.category.rawValue, alert.startsAt.storedMillis,
+                alert.expiresAt?.storedMillis, try StoredJSON.encode(alert),
+            ])
+        }
+        try await insert(
+            into: "alerts",
+            columns: ["fingerprint", "status", "severity", "category", "started_at", "expires_at", "body"],
+            rows: alertRows,
+            upsertKey: "fingerprint"
+        )
+        try await insert(into: "notifications", columns: ["id", "type", "created_at", "body"], rows: notificationRows)
+        try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: deliveryRows)
+        return results
+    }
+
+    private func upsertDeliveries(_ records: [DeliveryRecord]) async throws {
+        // Later records for one delivery win; one statement may not touch a row twice.
+        var latest: [String: DeliveryRecord] = [:]
+        for record in records { latest[record.id] = record }
+        for chunk in Array(latest.values).chunked(Self.rowsPerStatement) {
+            var query = SQLQueryString("UPDATE deliveries SET ")
+            for (index, column) in DeliveryRow.mutableColumns.enumerated() {
+                query.appendInterpolation(unsafeRaw: "\(index == 0 ? "" : ", ")\(column) = CASE id")
+                for record in chunk {
+                    query.appendInterpolation(unsafeRaw: " WHEN ")
+                    query.appendInterpolation(bind: record.id)
+                    query.appendInterpolation(unsafeRaw: " THEN ")
+                    query.appendInterpolation(bind: Self.mutableValue(column, of: record))
+                }
+                query.appendInterpolation(unsafeRaw: " ELSE \(column) END")
+            }
+            query.appendInterpolation(unsafeRaw: " WHERE id IN (")
+            for (index, record) in chunk.enumerated() {
+                if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
+                query.appendInterpolation(bind: record.id)
+            }
+            query.appendInterpolation(unsafeRaw: ")")
+            try await database.raw(query).run()
+        }
+    }
+
+    private static func mutableValue(_ column: String, of record: DeliveryRecord) -> any Encodable & Sendable {
+        switch column {
+        case "status": record.status.rawValue
+        case "attempts": record.attempts
+        case "age_start": record.ageStart.storedMillis
+        case "next_attempt_at": record.nextAttemptAt.storedMillis
+        case "last_attempt_at": record.lastAttemptAt?.storedMillis
+        case "last_status_code": record.lastStatusCode
+        case "last_error": record.lastError
+        case "latency_ms": record.latencyMilliseconds
+        case "delivered_at": record.deliveredAt?.storedMillis
+        default: Optional<String>.none
+        }
+    }
+
+    private func selectStrings(_ prefix: String, _ values: ArraySlice<String>) async throws -> [String] {
+        guard !values.isEmpty else { return [] }
+        var query = SQLQueryString(prefix)
+        query.appendInterpolation(unsafeRaw: "(")
+        for (index, value) in values.enumerated() {
+            if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
+            query.appendInterpolation(bind: value)
+        }
+        query.appendInterpolation(unsafeRaw: ")")
+        return try await database.raw(query).all().map { try $0.decode(column: "value", as: String.self) }
+    }
+
+    private func insert(into table: String, columns: [String], rows: [[any Encodable & Sendable]], upsertKey: String? = nil) async throws {
+        for chunk in rows.chunked(Self.rowsPerStatement) {
+            var builder = database.insert(into: table).columns(columns)
+            for row in chunk { builder = builder.values(row) }
+            if let upsertKey {
+                builder = builder.onConflict(with: [upsertKey]) { update in
+                    var update = update
+                    for column in columns where column != upsertKey { update = update.set(excludedValueOf: column) }
+                    return update
+                }
+            }
+            try await builder.run()
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// A value behind a lock, for state shared across tasks without an actor hop.
+final class LockedValue<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

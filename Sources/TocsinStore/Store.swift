@@ -1,0 +1,95 @@
+import Foundation
+import TocsinCore
+
+/// What the store did with one ingested event.
+public struct IngestedEvent: Sendable, Hashable {
+    public var id: String
+    /// `nil` when the id had been stored before: the re-post changed nothing.
+    public var outcome: EventOutcome?
+    public var integrations: [String]
+}
+
+/// One event from the history, with what processing it did.
+public struct StoredEvent: Sendable, Hashable, Codable {
+    public var sequence: Int64
+    public var event: Event
+    public var outcome: EventOutcome
+    public var integrations: [String]
+}
+
+/// A delivery with the notification it carries, ready to send.
+public struct DueDelivery: Sendable {
+    public var delivery: DeliveryRecord
+    public var notification: NotificationRecord
+}
+
+/// Filters for `GET /api/v1/alerts`.
+public struct AlertFilter: Sendable {
+    public var category: Category?
+    public var severity: Severity?
+    public var labels: [String: String]
+    public var limit: Int
+
+    public init(category: Category? = nil, severity: Severity? = nil, labels: [String: String] = [:], limit: Int = 1000) {
+        self.category = category
+        self.severity = severity
+        self.labels = labels
+        self.limit = limit
+    }
+}
+
+/// Why a manual retry was refused.
+public enum RetryRefusal: Error, Sendable, Hashable {
+    case notFound
+    case notRetryable(DeliveryStatus)
+}
+
+/// Decides what one event does, given the alert's current state. Runs inside the store's transaction.
+public typealias EventPlanner = @Sendable (Event, AlertRecord?) -> EventPlan
+
+/// Everything Tocsin keeps. One implementation per database; all pass the same conformance tests.
+public protocol Store: Sendable {
+    /// Creates or upgrades the schema.
+    func migrate() async throws
+
+    /// Stores events and everything they cause (alert state, notification, one outbox row per integration)
+    /// in one transaction. Returns only once that transaction is durable. Ids stored before change nothing.
+    func ingest(_ events: [Event], planner: @escaping EventPlanner) async throws -> [IngestedEvent]
+
+    /// Open alerts whose `expiresAt` is at or before `now`.
+    func expiredAlerts(now: Date, limit: Int) async throws -> [AlertRecord]
+
+    func openAlerts(_ filter: AlertFilter) async throws -> [AlertRecord]
+
+    /// The history, newest first, starting below `before` (a sequence number) when given.
+    func events(before: Int64?, limit: Int) async throws -> [StoredEvent]
+
+    /// Deliveries, newest first, optionally of one status and one integration.
+    func deliveries(status: DeliveryStatus?, integration: String?, before: Int64?, limit: Int) async throws -> [(Int64, DeliveryRecord)]
+
+    func delivery(id: String) async throws -> DeliveryRecord?
+
+    /// Pending deliveries of an integration that are due, in creation order, skipping `excluding` and any
+    /// delivery that has an earlier pending delivery with the same order key.
+    func dueDeliveries(integration: String, now: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery]
+
+    /// When the integration's earliest pending delivery is due.
+    func nextDueTime(integration: String) async throws -> Date?
+
+    /// Records attempt results (delivery rows in their new state).
+    func recordAttempts(_ deliveries: [DeliveryRecord]) async throws
+
+    /// Makes a failed or dead delivery pending again.
+    func retryDelivery(id: String, now: Date) async throws -> DeliveryRecord
+
+    /// Deliveries per integration and status.
+    func outboxCounts() async throws -> [String: [DeliveryStatus: Int]]
+
+    /// Counts of stored events and alerts, for tests and status.
+    func counts() async throws -> (events: Int, alerts: Int, deliveries: Int)
+
+    /// Checks that the database answers.
+    func ping() async throws
+
+    func close() async throws
+}
