@@ -158,6 +158,10 @@ public enum EventProcessor {
             guard var alert = current, isOpen else {
                 return EventPlan(outcome: .ignored, alert: nil, notification: nil, integrations: [], route: nil)
             }
+            // An expiry decided on a stale read loses to a re-send that moved `expiresAt` on.
+            if event.source == .expiry, let expiresAt = alert.expiresAt, expiresAt > event.receivedAt {
+                return EventPlan(outcome: .ignored, alert: nil, notification: nil, integrations: [], route: nil)
+            }
             alert.status = .resolved
             alert.resolvedAt = event.endsAt ?? event.receivedAt
             alert.lastSeenAt = event.receivedAt
@@ -253,11 +257,11 @@ public enum EventProcessor {
     }
 
     /// The event that resolves an alert whose `expiresAt` has passed without it being sent again.
-    /// Its id is derived from the alert and the expiry time, so that sweeping twice resolves once.
+    /// Its id is derived from the alert and the last event that refreshed it, so that sweeping twice resolves once.
     public static func expiryEvent(for alert: AlertRecord, now: Date) -> Event {
         let expiry = alert.expiresAt ?? now
         return Event(
-            id: "expired-\(alert.fingerprint)-\(Int64(expiry.timeIntervalSince1970 * 1000))",
+            id: "expired-\(alert.fingerprint)-\(alert.lastEventID)",
             kind: .alert,
             severity: alert.severity,
             category: alert.category,
@@ -270,7 +274,7 @@ public enum EventProcessor {
             endsAt: expiry,
             receivedAt: now,
             fingerprint: alert.fingerprint,
-            source: .api
+            source: .expiry
         )
     }
 }

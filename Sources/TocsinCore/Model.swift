@@ -60,6 +60,8 @@ public struct Link: Codable, Sendable, Hashable {
 public enum EventSource: String, Codable, Sendable {
     case api
     case alertmanager
+    /// Made by Tocsin when an alert was not sent again before its `endsAt`.
+    case expiry
 }
 
 /// One validated, normalised event as it is stored. Built by the ingest decoders.

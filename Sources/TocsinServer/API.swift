@@ -1,0 +1,303 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TocsinCore
+import TocsinStore
+
+/// The HTTP API: native ingest, Alertmanager-compatible ingest, queries, deliveries, routing preview,
+/// metrics and health.
+struct API: Sendable {
+    let runtime: TocsinRuntime
+
+    var settings: ServerSettings { runtime.configuration.server }
+    var limits: IngestLimits {
+        IngestLimits(maxEvents: settings.maxEventsPerRequest, resolveTimeout: settings.resolveTimeout)
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/api/v1/events") { request, _ in try await postEvents(request) }
+        router.post("/api/v2/alerts") { request, _ in try await postAlertmanagerAlerts(request) }
+        router.get("/api/v1/alerts") { request, _ in try await getAlerts(request) }
+        router.get("/api/v1/events") { request, _ in try await getEvents(request) }
+        router.get("/api/v1/deliveries") { request, _ in try await getDeliveries(request) }
+        router.post("/api/v1/deliveries/{id}/retry") { _, context in try await retryDelivery(try context.parameters.require("id")) }
+        router.post("/api/v1/route-preview") { request, _ in try await routePreview(request) }
+        router.get("/metrics") { _, _ in try await metrics() }
+        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("/readyz") { _, _ in try await ready() }
+        router.get("/-/healthy") { _, _ in JSONResponse.text("OK") }
+        router.get("/-/ready") { _, _ in
+            do {
+                try await runtime.store.ping()
+                return JSONResponse.text("OK")
+            } catch {
+                return JSONResponse.text("store unavailable", status: .serviceUnavailable)
+            }
+        }
+    }
+
+    // MARK: ingest
+
+    struct Accepted: Encodable {
+        struct Item: Encodable {
+            var id: String
+            /// What processing did; `duplicate` when the id was stored before.
+            var outcome: String
+            var integrations: [String]
+        }
+
+        var accepted: [Item]
+    }
+
+    func postEvents(_ request: Request) async throws -> Response {
+        let body = try await collect(request, api: "native")
+        let events: [Event]
+        do {
+            events = try NativeEventDecoder.decode(body, limits: limits, now: runtime.clock())
+        } catch {
+            runtime.metrics.rejectedRequest(api: "native", reason: error.reason.rawValue)
+            throw APIError(error)
+        }
+        let results = try await commit(events)
+        let items = results.map {
+            Accepted.Item(id: $0.id, outcome: $0.outcome?.rawValue ?? "duplicate", integrations: $0.integrations)
+        }
+        return try JSONResponse.make(Accepted(accepted: items), status: .accepted)
+    }
+
+    func postAlertmanagerAlerts(_ request: Request) async throws -> Response {
+        let body = try await collect(request, api: "alertmanager")
+        let decoded: AlertmanagerAlertDecoder.Decoded
+        do {
+            decoded = try AlertmanagerAlertDecoder.decode(body, limits: limits, now: runtime.clock())
+        } catch {
+            runtime.metrics.rejectedRequest(api: "alertmanager", reason: error.reason.rawValue)
+            throw APIError(error)
+        }
+        if decoded.unknownSeverities > 0 { runtime.metrics.unknownSeverityLabels(decoded.unknownSeverities) }
+        if decoded.unknownCategories > 0 { runtime.metrics.unknownCategoryLabels(decoded.unknownCategories) }
+        _ = try await commit(decoded.events)
+        // Alertmanager answers 200 with an empty body; senders such as Prometheus expect exactly that.
+        return Response(status: .ok)
+    }
+
+    private func commit(_ events: [Event]) async throws -> [IngestedEvent] {
+        do {
+            return try await runtime.ingestor.ingest(events)
+        } catch {
+            runtime.logger.error("cannot commit events", metadata: ["error": "\(error)", "events": "\(events.count)"])
+            throw APIError(
+                status: .serviceUnavailable,
+                reason: "store_unavailable",
+                message: "the events could not be stored; nothing was kept, send them again"
+            )
+        }
+    }
+
+    /// The body, refused with 413 past the configured limit, before anything is parsed.
+    private func collect(_ request: Request, api: String) async throws -> [UInt8] {
+        let limit = settings.maxBodyBytes
+        let tooLarge = APIError(
+            status: .contentTooLarge,
+            reason: IngestError.Reason.bodyTooLarge.rawValue,
+            message: "the body is larger than the limit of \(limit) bytes (server.max_body_bytes)"
+        )
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            runtime.metrics.rejectedRequest(api: api, reason: tooLarge.reason)
+            throw tooLarge
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            runtime.metrics.rejectedRequest(api: api, reason: tooLarge.reason)
+            throw tooLarge
+        }
+    }
+
+    // MARK: queries
+
+    struct AlertList: Encodable {
+        var alerts: [AlertRecord]
+    }
+
+    func getAlerts(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var filter = AlertFilter(limit: try limit(query, default: 1000))
+        if let text = query.get("category") {
+            guard let category = Category(rawValue: text) else {
+                throw badQuery("category", "unknown category '\(text)'")
+            }
+            filter.category = category
+        }
+        if let text = query.get("severity") {
+            guard let severity = Severity(rawValue: text) else {
+                throw badQuery("severity", "unknown severity '\(text)' (expected info, warning, error or critical)")
+            }
+            filter.severity = severity
+        }
+        for matcher in query.getAll("label") {
+            guard let equals = matcher.firstIndex(of: "="), equals != matcher.startIndex else {
+                throw badQuery("label", "expected name=value, got '\(matcher)'")
+            }
+            filter.labels[String(matcher[..<equals])] = String(matcher[matcher.index(after: equals)...])
+        }
+        return try JSONResponse.make(AlertList(alerts: try await runtime.store.openAlerts(filter)))
+    }
+
+    struct EventPage: Encodable {
+        struct Item: Encodable {
+            var sequence: Int64
+            var outcome: String
+            var integrations: [String]
+            var event: Event
+        }
+
+        var events: [Item]
+        /// Pass as `before` for the next (older) page; absent on the last page.
+        var next: Int64?
+    }
+
+    func getEvents(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try limit(query, default: 100)
+        let before = try sequence(query, "before")
+        let events = try await runtime.store.events(before: before, limit: limit)
+        let items = events.map { EventPage.Item(sequence: $0.sequence, outcome: $0.outcome.rawValue, integrations: $0.integrations, event: $0.event) }
+        return try JSONResponse.make(EventPage(events: items, next: events.count == limit ? events.last?.sequence : nil))
+    }
+
+    struct DeliveryPage: Encodable {
+        struct Item: Encodable {
+            var sequence: Int64
+            var delivery: DeliveryRecord
+        }
+
+        var deliveries: [Item]
+        var next: Int64?
+    }
+
+    func getDeliveries(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var status: DeliveryStatus?
+        if let text = query.get("status") {
+            guard let parsed = DeliveryStatus(rawValue: text) else {
+                throw badQuery("status", "unknown status '\(text)' (expected pending, delivered, failed or dead)")
+            }
+            status = parsed
+        }
+        let limit = try limit(query, default: 100)
+        let rows = try await runtime.store.deliveries(
+            status: status,
+            integration: query.get("integration"),
+            before: try sequence(query, "before"),
+            limit: limit
+        )
+        let items = rows.map { DeliveryPage.Item(sequence: $0.0, delivery: $0.1) }
+        return try JSONResponse.make(DeliveryPage(deliveries: items, next: rows.count == limit ? rows.last?.0 : nil))
+    }
+
+    func retryDelivery(_ id: String) async throws -> Response {
+        do {
+            let delivery = try await runtime.store.retryDelivery(id: id, now: runtime.clock())
+            runtime.dispatcher.wake([delivery.integration])
+            return try JSONResponse.make(["delivery": delivery], status: .accepted)
+        } catch RetryRefusal.notFound {
+            throw APIError(status: .notFound, reason: "not_found", field: "id", message: "no delivery with id '\(id)'")
+        } catch RetryRefusal.notRetryable(let status) {
+            throw APIError(
+                status: .conflict,
+                reason: "not_retryable",
+                field: "id",
+                message: "the delivery is \(status.rawValue); only failed and dead deliveries can be retried"
+            )
+        }
+    }
+
+    struct RoutePreview: Encodable {
+        var kind: String
+        var category: String
+        var severity: String
+        var integrations: [String]
+        var targets: [RouteTarget]
+        var unrouted: Bool
+        var note: String?
+    }
+
+    func routePreview(_ request: Request) async throws -> Response {
+        let body = try await collect(request, api: "route_preview")
+        let events: [Event]
+        do {
+            events = try NativeEventDecoder.decode(body, limits: IngestLimits(maxEvents: 1), now: runtime.clock())
+        } catch {
+            throw APIError(error)
+        }
+        guard let event = events.first else {
+            throw APIError(status: .badRequest, reason: IngestError.Reason.missingField.rawValue, message: "give one event")
+        }
+        let decision = runtime.configuration.routing.route(category: event.category, severity: event.severity)
+        let note =
+            event.status == .resolved
+            ? "a recovery goes to the integrations that were told the alert opened; this is where it would open now" : nil
+        return try JSONResponse.make(
+            RoutePreview(
+                kind: event.kind.rawValue,
+                category: event.category.rawValue,
+                severity: event.severity.rawValue,
+                integrations: decision.integrations,
+                targets: decision.targets,
+                unrouted: decision.isUnrouted,
+                note: note
+            )
+        )
+    }
+
+    // MARK: operations
+
+    func metrics() async throws -> Response {
+        if let counts = try? await runtime.store.outboxCounts() {
+            for integration in runtime.configuration.integrations {
+                for status in DeliveryStatus.allCases {
+                    runtime.metrics.outboxDepth(integration: integration.name, status: status, count: counts[integration.name]?[status] ?? 0)
+                }
+            }
+        }
+        return JSONResponse.text(runtime.metrics.registry.emitToString(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    struct Readiness: Encodable {
+        var status: String
+        var store: String
+        var schemaVersion: Int?
+    }
+
+    func ready() async throws -> Response {
+        do {
+            try await runtime.store.ping()
+            return try JSONResponse.make(Readiness(status: "ready", store: "ok"))
+        } catch {
+            return try JSONResponse.make(Readiness(status: "not_ready", store: "unavailable"), status: .serviceUnavailable)
+        }
+    }
+
+    // MARK: query helpers
+
+    private func badQuery(_ field: String, _ message: String) -> APIError {
+        APIError(status: .badRequest, reason: "invalid_query", field: field, message: message)
+    }
+
+    private func limit(_ query: Parameters, default fallback: Int) throws -> Int {
+        guard let text = query.get("limit") else { return fallback }
+        guard let value = Int(text), (1...10_000).contains(value) else {
+            throw badQuery("limit", "expected a whole number from 1 to 10000")
+        }
+        return value
+    }
+
+    private func sequence(_ query: Parameters, _ name: String) throws -> Int64? {
+        guard let text = query.get(name) else { return nil }
+        guard let value = Int64(text), value > 0 else { throw badQuery(name, "expected a positive sequence number") }
+        return value
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TocsinCore
+import TocsinSinks
+import TocsinStore
+
+/// The outbox's delivery side: one loop per integration claims due deliveries, sends them through the
+/// integration's sink with at most `concurrency` in flight, and records each attempt.
+///
+/// A delivery stays `pending` in the store while it is in flight; only the recorded result moves it on. So a
+/// process killed mid-send leaves it pending, and the next start sends it again with the same idempotency key.
+public final class Dispatcher: Service {
+    struct Integration: Sendable {
+        var name: String
+        var sink: any Sink
+        var policy: DeliveryPolicy
+        var doorbell = Doorbell()
+        var inFlight = Locked(Set<String>())
+    }
+
+    private let integrations: [String: Integration]
+    private let store: any Store
+    private let metrics: TocsinMetrics
+    private let logger: Logger
+    private let clock: @Sendable () -> Date
+    private let random: @Sendable () -> Double
+    private let shutdownGrace: Duration
+    private let stopping = Locked(false)
+    private let stopBell = Doorbell()
+    /// How long an idle loop sleeps before looking again, even without a wake-up: bounds the delay of a retry
+    /// that came due while nothing else happened.
+    private let idlePoll: Duration
+
+    public init(
+        sinks: [String: any Sink],
+        policies: [String: DeliveryPolicy],
+        store: any Store,
+        metrics: TocsinMetrics,
+        logger: Logger,
+        shutdownGrace: Duration,
+        idlePoll: Duration = .seconds(1),
+        clock: @escaping @Sendable () -> Date = { Date() },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        var integrations: [String: Integration] = [:]
+        for (name, sink) in sinks {
+            integrations[name] = Integration(name: name, sink: sink, policy: policies[name] ?? DeliveryPolicy())
+        }
+        self.integrations = integrations
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.shutdownGrace = shutdownGrace
+        self.idlePoll = idlePoll
+        self.clock = clock
+        self.random = random
+    }
+
+    /// Tells the loops of these integrations that new deliveries may be due.
+    public func wake<S: Sequence>(_ names: S) where S.Element == String {
+        for name in Set(names) { integrations[name]?.doorbell.ring() }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { loops in
+                        for integration in self.integrations.values {
+                            loops.addTask { await self.loop(integration) }
+                        }
+                    }
+                    return true
+                }
+                group.addTask {
+                    // In-flight sends get `shutdownGrace` to finish once shutdown begins; then they are cancelled
+                    // and stay pending for the next start.
+                    while !self.isStopping && !Task.isCancelled { await self.stopBell.wait(timeout: .seconds(3600)) }
+                    try? await Task.sleep(for: self.shutdownGrace)
+                    return false
+                }
+                let drained = await group.next() ?? true
+                group.cancelAll()
+                if !drained { self.logger.warning("shutdown grace passed with sends in flight; they stay pending") }
+            }
+        } onGracefulShutdown: {
+            self.stopping.withLock { $0 = true }
+            self.stopBell.ring()
+            for integration in self.integrations.values { integration.doorbell.ring() }
+        }
+        for integration in integrations.values { await integration.sink.shutdown() }
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    private func loop(_ integration: Integration) async {
+        await withTaskGroup(of: Void.self) { sends in
+            while !isStopping && !Task.isCancelled {
+                let inFlight = integration.inFlight.withLock { $0 }
+                let free = integration.policy.concurrency - inFlight.count
+                if free <= 0 {
+                    // Every slot is busy; a finishing send rings the bell.
+                    await integration.doorbell.wait(timeout: idlePoll)
+                    continue
+                }
+                var claimed = 0
+                do {
+                    let due = try await store.dueDeliveries(integration: integration.name, now: clock(), excluding: inFlight, limit: free)
+                    for item in due {
+                        integration.inFlight.withLock { _ = $0.insert(item.delivery.id) }
+                        claimed += 1
+                        sends.addTask { await self.attempt(item, integration: integration) }
+                    }
+                } catch {
+                    logger.error("cannot read the outbox", metadata: ["integration": "\(integration.name)", "error": "\(error)"])
+                }
+                if claimed < free {
+                    await integration.doorbell.wait(timeout: await idleWait(integration, inFlight: inFlight.count + claimed))
+                }
+            }
+        }
+    }
+
+    /// Sleep until the next retry is due, but never longer than `idlePoll`.
+    private func idleWait(_ integration: Integration, inFlight: Int) async -> Duration {
+        // With sends in flight, their ends ring the bell; the earliest pending row may be one of them.
+        guard inFlight == 0, let due = try? await store.nextDueTime(integration: integration.name) else { return idlePoll }
+        let seconds = due.timeIntervalSince(clock())
+        if seconds <= 0 { return .milliseconds(5) }
+        return min(idlePoll, .milliseconds(Int64(seconds * 1000) + 1))
+    }
+
+    private func attempt(_ item: DueDelivery, integration: Integration) async {
+        defer {
+            integration.inFlight.withLock { _ = $0.remove(item.delivery.id) }
+            integration.doorbell.ring()
+        }
+        let outbound = OutboundNotification(deliveryID: item.delivery.id, integration: integration.name, notification: item.notification)
+        let started = ContinuousClock.now
+        let result = await integration.sink.deliver(outbound)
+        if Task.isCancelled { return }
+        let latency = ContinuousClock.now - started
+        let next = item.delivery.after(
+            outcome: result.outcome,
+            statusCode: result.statusCode,
+            error: result.detail,
+            latency: latency,
+            now: clock(),
+            policy: integration.policy,
+            random: random()
+        )
+        metrics.attempt(integration: integration.name, outcome: next.status.rawValue, latency: latency)
+        if next.status == .pending { metrics.retryScheduled(integration: integration.name) }
+        if next.status != .delivered {
+            logger.warning(
+                "delivery attempt did not succeed",
+                metadata: [
+                    "integration": "\(integration.name)", "delivery": "\(next.id)", "attempt": "\(next.attempts)",
+                    "status": "\(next.status.rawValue)", "detail": "\(result.detail ?? "")",
+                ]
+            )
+        }
+        do {
+            try await store.recordAttempts([next])
+        } catch {
+            logger.error("cannot record a delivery attempt; it will be sent again", metadata: ["delivery": "\(next.id)", "error": "\(error)"])
+        }
+    }
+}

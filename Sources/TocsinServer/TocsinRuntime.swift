@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TocsinCore
+import TocsinSinks
+import TocsinStore
+
+/// Everything one Tocsin server is made of, wired from a configuration: store, sinks, outbox dispatcher,
+/// ingest pipeline, expiry sweeper and the HTTP application.
+public final class TocsinRuntime: Sendable {
+    public let configuration: TocsinConfiguration
+    public let store: any Store
+    public let metrics: TocsinMetrics
+    public let dispatcher: Dispatcher
+    public let ingestor: Ingestor
+    public let expiry: AlertExpiryService
+    public let logger: Logger
+    public let clock: @Sendable () -> Date
+    let httpClient: HTTPClient
+
+    /// Opens the store (running migrations) and builds the sinks. Throws `ConfigurationError` listing every
+    /// integration problem.
+    public static func make(
+        configuration: TocsinConfiguration,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() },
+        idlePoll: Duration = .seconds(1)
+    ) async throws -> TocsinRuntime {
+        let httpClient = HTTPTransport.makeClient()
+        let sinks: [String: any Sink]
+        switch SinkRegistry.makeSinks(for: configuration.integrations, environment: SinkEnvironment(http: HTTPTransport(client: httpClient))) {
+        case .success(let built): sinks = built
+        case .failure(let error):
+            try await httpClient.shutdown()
+            throw error
+        }
+        let store: SQLiteStore
+        do {
+            store = try await SQLiteStore.open(
+                path: configuration.storage.sqlitePath,
+                synchronousFull: configuration.storage.synchronousFull,
+                logger: logger
+            )
+            try await store.migrate()
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        return TocsinRuntime(
+            configuration: configuration,
+            store: store,
+            sinks: sinks,
+            httpClient: httpClient,
+            logger: logger,
+            clock: clock,
+            idlePoll: idlePoll
+        )
+    }
+
+    init(
+        configuration: TocsinConfiguration,
+        store: any Store,
+        sinks: [String: any Sink],
+        httpClient: HTTPClient,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date,
+        idlePoll: Duration
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.httpClient = httpClient
+        self.logger = logger
+        self.clock = clock
+        let metrics = TocsinMetrics()
+        self.metrics = metrics
+        let policies = Dictionary(uniqueKeysWithValues: configuration.integrations.map { ($0.name, $0.delivery) })
+        let dispatcher = Dispatcher(
+            sinks: sinks,
+            policies: policies,
+            store: store,
+            metrics: metrics,
+            logger: logger,
+            shutdownGrace: configuration.server.shutdownGrace,
+            idlePoll: idlePoll,
+            clock: clock
+        )
+        self.dispatcher = dispatcher
+        let ingestor = Ingestor(store: store, routing: configuration.routing, metrics: metrics, dispatcher: dispatcher, clock: clock)
+        self.ingestor = ingestor
+        self.expiry = AlertExpiryService(store: store, ingestor: ingestor, logger: logger, clock: clock)
+    }
+
+    /// The router with every endpoint, for the live server and for in-process tests.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        API(runtime: self).register(on: router)
+        return router
+    }
+
+    /// The HTTP application, with the dispatcher and the expiry sweeper as its services. On graceful shutdown the
+    /// server stops taking requests first, then the sweeper stops, then the dispatcher drains in-flight sends.
+    public func application(
+        host: String? = nil,
+        port: Int? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(
+                address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port),
+                serverName: "Tocsin"
+            ),
+            services: [dispatcher, expiry],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Releases the HTTP client and the store. Call after the application has stopped.
+    public func shutdown() async {
+        try? await httpClient.shutdown()
+        try? await store.close()
+    }
+}

@@ -1,0 +1,58 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TocsinCore
+
+/// The answer of an HTTP peer, reduced to what classification and the delivery record need.
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    /// The start of the body (at most 4 KiB).
+    public var bodyPrefix: String
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
+
+/// Outbound HTTP shared by every HTTP sink: one connection pool for the process.
+public struct HTTPTransport: Sendable {
+    public let client: HTTPClient
+
+    public init(client: HTTPClient) {
+        self.client = client
+    }
+
+    /// A client with pools sized for many concurrent deliveries and no redirects (a redirect on a webhook is
+    /// a configuration error to surface, not to follow silently).
+    public static func makeClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.timeout = .init(connect: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
+        // Keep the start of the answer for the delivery record and read the rest away, however long it is.
+        var prefix: [UInt8] = []
+        for try await chunk in response.body where prefix.count < 4096 {
+            prefix += chunk.readableBytesView.prefix(4096 - prefix.count)
+        }
+        let text = String(decoding: prefix, as: UTF8.self)
+        return HTTPAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, bodyPrefix: text)
+    }
+}
+
+/// Shows only the scheme, host and port of a URL: paths and queries of webhook URLs often carry tokens.
+public func redactedURL(_ url: String) -> String {
+    guard let components = URLComponents(string: url), let host = components.host else { return "<url>" }
+    let port = components.port.map { ":\($0)" } ?? ""
+    return "\(components.scheme ?? "http")://\(host)\(port)/…"
+}

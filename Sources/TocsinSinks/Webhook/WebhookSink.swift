@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import TocsinCore
+
+/// POSTs each notification as JSON to a URL: Tocsin's own versioned payload or Alertmanager's webhook payload.
+public struct WebhookSink: Sink {
+    public let configuration: WebhookConfiguration
+    let transport: HTTPTransport
+
+    public init(configuration: WebhookConfiguration, transport: HTTPTransport) {
+        self.configuration = configuration
+        self.transport = transport
+    }
+
+    public static let factory = SinkFactory(type: "webhook") { integration, environment in
+        WebhookConfiguration.parse(integration).map { WebhookSink(configuration: $0, transport: environment.http) }
+    }
+
+    public func deliver(_ outbound: OutboundNotification) async -> SinkResult {
+        let body: [UInt8]
+        do {
+            body = try WebhookPayload.encode(outbound, format: configuration.format)
+        } catch {
+            return SinkResult(outcome: .permanent, detail: "cannot encode payload: \(error)")
+        }
+        let headers = requestHeaders(for: outbound, body: body, now: Date())
+        do {
+            let answer = try await transport.post(url: configuration.url.exposedValue, headers: headers, body: body, timeout: configuration.timeout)
+            let retryAfter = HTTPStatusClassifier.parseRetryAfter(answer.header("Retry-After"), now: Date())
+            let outcome = HTTPStatusClassifier.classify(status: answer.status, retryAfter: retryAfter)
+            let detail = outcome == .delivered ? nil : "HTTP \(answer.status): \(answer.bodyPrefix.prefix(512))"
+            return SinkResult(outcome: outcome, statusCode: answer.status, detail: detail.map(redact))
+        } catch {
+            // Connection refused, reset or timed out: the peer may be back soon.
+            return SinkResult(outcome: .retryable(retryAfter: nil), detail: redact("\(redactedURL(configuration.url.exposedValue)): \(error)"))
+        }
+    }
+
+    /// The headers of one attempt; the signature covers the timestamp and the exact body bytes.
+    func requestHeaders(for outbound: OutboundNotification, body: [UInt8], now: Date) -> [(String, String)] {
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json"),
+            ("User-Agent", "Tocsin/\(TocsinVersion.current)"),
+            ("Idempotency-Key", outbound.idempotencyKey),
+            ("X-Tocsin-Delivery", outbound.deliveryID),
+        ]
+        for (name, value) in configuration.headers.sorted(by: { $0.key < $1.key }) {
+            headers.append((name, value.exposedValue))
+        }
+        switch configuration.authorization {
+        case .none: break
+        case .basic(let username, let password):
+            let token = Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()
+            headers.append(("Authorization", "Basic \(token)"))
+        case .bearer(let token):
+            headers.append(("Authorization", "Bearer \(token.exposedValue)"))
+        }
+        if let secret = configuration.signingSecret {
+            let timestamp = String(Int64(now.timeIntervalSince1970))
+            headers.append(("X-Tocsin-Timestamp", timestamp))
+            headers.append(("X-Tocsin-Signature", "v1=" + WebhookSignature.sign(secret: secret, timestamp: timestamp, body: body)))
+        }
+        return headers
+    }
+
+    /// Removes every configured secret from a text that may have come from the peer or a library.
+    func redact(_ text: String) -> String {
+        var result = text.replacingOccurrences(of: configuration.url.exposedValue, with: redactedURL(configuration.url.exposedValue))
+        for secret in configuration.secrets { result = secret.redact(result) }
+        return result
+    }
+}
+
+/// The `X-Tocsin-Signature` scheme: hex HMAC-SHA256 with the shared secret over `"<timestamp>.<body>"`.
+public enum WebhookSignature {
+    public static func sign(secret: Secret, timestamp: String, body: [UInt8]) -> String {
+        var message = Array(timestamp.utf8)
+        message.append(UInt8(ascii: "."))
+        message += body
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.exposedValue.utf8)))
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The running version, sent as `User-Agent` and shown by `tocsin --version`.
+public enum TocsinVersion {
+    public static let current = "0.1.0"
+}

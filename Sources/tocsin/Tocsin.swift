@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TocsinCore
+import TocsinServer
+import TocsinSinks
+
+@main
+struct Tocsin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tocsin",
+        abstract: "A self-hosted notification hub: alerts in, notifications out, none lost.",
+        version: TocsinVersion.current,
+        subcommands: [Serve.self, CheckConfig.self, Route.self]
+    )
+}
+
+/// Loads the configuration file, or the built-in default when there is none.
+func loadConfiguration(path: String?, dataDirectory: String?) throws -> TocsinConfiguration {
+    let directory = dataDirectory ?? "./tocsin-data"
+    guard let path else { return .builtInDefault(dataDirectory: directory) }
+    let text: String
+    do {
+        text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw ValidationError("cannot read configuration file '\(path)'")
+    }
+    return try ConfigurationLoader(knownIntegrationTypes: SinkRegistry.types, dataDirectory: directory).load(yaml: text)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server.")
+
+    @Option(help: "Configuration file (tocsin.yml). Without one, every alert and notification goes to a log file in the data directory.")
+    var config: String?
+
+    @Option(help: "Data directory for the default SQLite store and log file.")
+    var dataDir: String?
+
+    @Option(help: "Address to listen on, HOST:PORT (overrides server.listen).")
+    var listen: String?
+
+    func run() async throws {
+        var configuration: TocsinConfiguration
+        do {
+            configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let dataDir, config != nil, configuration.storage.sqlitePath == "./tocsin-data/tocsin.db" {
+            configuration.storage.sqlitePath = dataDir + "/tocsin.db"
+        }
+        if let listen {
+            guard let (host, port) = ConfigurationLoader.parseListen(listen) else {
+                throw ValidationError("--listen expects HOST:PORT, got '\(listen)'")
+            }
+            configuration.server.host = host
+            configuration.server.port = port
+        }
+        let level = Logger.Level(rawValue: configuration.server.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tocsin")
+        let runtime: TocsinRuntime
+        do {
+            runtime = try await TocsinRuntime.make(configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let host = configuration.server.host
+        let storePath = configuration.storage.sqlitePath
+        let integrations = configuration.integrations.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")
+        let app = runtime.application { port in
+            let banner = """
+                Tocsin \(TocsinVersion.current) listening on http://\(host):\(port)
+                  store: \(storePath)
+                  integrations: \(integrations.isEmpty ? "none" : integrations)
+
+                """
+            FileHandle.standardOutput.write(Data(banner.utf8))
+        }
+        do {
+            try await app.runService()
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
+        await runtime.shutdown()
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a configuration file; exits non-zero listing every problem."
+    )
+
+    @Argument(help: "The configuration file.")
+    var file: String
+
+    func run() async throws {
+        let configuration: TocsinConfiguration
+        do {
+            configuration = try loadConfiguration(path: file, dataDirectory: nil)
+        } catch let error as ConfigurationError {
+            print(error)
+            throw ExitCode(1)
+        }
+        // Building the sinks checks every integration's own settings.
+        let client = HTTPTransport.makeClient()
+        let built = SinkRegistry.makeSinks(for: configuration.integrations, environment: SinkEnvironment(http: HTTPTransport(client: client)))
+        try await client.shutdown()
+        if case .failure(let error) = built {
+            print(error)
+            throw ExitCode(1)
+        }
+        print("\(file): OK (\(configuration.integrations.count) integration(s))")
+    }
+}
+
+struct Route: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show which integrations an event would reach, and by which routing cell.")
+
+    @Option(help: "Configuration file; without one, the built-in default.")
+    var config: String?
+
+    @Option(help: "Category of the event.")
+    var category: String = "metrics"
+
+    @Option(help: "Severity of the event: info, warning, error or critical.")
+    var severity: String
+
+    func run() async throws {
+        let configuration: TocsinConfiguration
+        do {
+            configuration = try loadConfiguration(path: config, dataDirectory: nil)
+        } catch let error as ConfigurationError {
+            print(error)
+            throw ExitCode(1)
+        }
+        guard let category = Category(rawValue: category) else {
+            throw ValidationError("unknown category '\(category)' (expected \(Category.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let severity = Severity(rawValue: severity) else {
+            throw ValidationError("unknown severity '\(severity)' (expected info, warning, error or critical)")
+        }
+        let decision = configuration.routing.route(category: category, severity: severity)
+        if decision.isUnrouted {
+            print("unrouted: no cell, not even default, takes \(category.rawValue)/\(severity.rawValue)")
+        }
+        for target in decision.targets {
+            print("\(target.integration)\tvia \(target.cell)")
+        }
+    }
+}
