@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -92,6 +93,16 @@ let package = Package(
             path: "benchmarks/TocsinBench",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TocsinTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TocsinTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TocsinCoreTests",
             dependencies: ["TocsinCore"],
@@ -114,6 +125,7 @@ let package = Package(
             name: "TocsinServerTests",
             dependencies: [
                 "TocsinServer",
+                "TocsinTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -123,6 +135,7 @@ let package = Package(
             name: "TocsinEndToEndTests",
             dependencies: [
                 "TocsinServer",
+                "TocsinTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

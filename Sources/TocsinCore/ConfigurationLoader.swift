@@ -84,7 +84,9 @@ public struct ConfigurationLoader: Sendable {
                     if levels.contains(text) {
                         settings.logLevel = text
                     } else {
-                        problems.append(ConfigProblem(path: path, message: "unknown level '\(text)' (expected one of \(levels.joined(separator: ", ")))"))
+                        problems.append(
+                            ConfigProblem(path: path, message: "unknown level '\(text)' (expected one of \(levels.joined(separator: ", ")))")
+                        )
                     }
                 }
             default:

@@ -113,7 +113,11 @@ public enum NativeEventDecoder {
             throw IngestError(reason: .invalidField, field: field("kind"), message: "unknown kind '\(kindText)' (expected alert or notification)")
         }
         guard kind == .alert || kind == .notification else {
-            throw IngestError(reason: .invalidField, field: field("kind"), message: "kind '\(kindText)' is not accepted by this version (expected alert or notification)")
+            throw IngestError(
+                reason: .invalidField,
+                field: field("kind"),
+                message: "kind '\(kindText)' is not accepted by this version (expected alert or notification)"
+            )
         }
         var status: AlertEventStatus?
         if kind == .alert {
@@ -181,7 +185,7 @@ public enum NativeEventDecoder {
                         message: "an alert needs labels or a key to identify it"
                     )
                 }
-                fingerprint = Fingerprint.of(labels: labels)
+                fingerprint = Fingerprint.of(category: category, labels: labels)
             }
         } else if object["key"] != nil {
             throw IngestError(reason: .invalidField, field: field("key"), message: "only alerts have a key")
@@ -343,7 +347,11 @@ enum JSONBody {
                 let text = try object["text"].map { v throws(IngestError) in try string(v, field: "\(field)[\(index)].text") }
                 links.append(Link(href: try string(href, field: "\(field)[\(index)].href"), text: text))
             default:
-                throw IngestError(reason: .invalidField, field: "\(field)[\(index)]", message: "expected a URL string or {href, text}, got \(item.typeName)")
+                throw IngestError(
+                    reason: .invalidField,
+                    field: "\(field)[\(index)]",
+                    message: "expected a URL string or {href, text}, got \(item.typeName)"
+                )
             }
         }
         return links

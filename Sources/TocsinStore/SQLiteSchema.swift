@@ -70,7 +70,9 @@ enum SQLiteSchema {
 
     static func migrate(_ database: any SQLDatabase) async throws {
         try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)").run()
-        let applied = Set(try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+        let applied = Set(
+            try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) }
+        )
         for migration in migrations where !applied.contains(migration.version) {
             try await database.raw("BEGIN IMMEDIATE").run()
             do {

@@ -82,8 +82,14 @@ public final class SQLiteStore: Store {
 
     public func openAlerts(_ filter: AlertFilter) async throws -> [AlertRecord] {
         var query = SQLQueryString("SELECT body FROM alerts WHERE status = 'open'")
-        if let category = filter.category { query.appendInterpolation(unsafeRaw: " AND category = "); query.appendInterpolation(bind: category.rawValue) }
-        if let severity = filter.severity { query.appendInterpolation(unsafeRaw: " AND severity = "); query.appendInterpolation(bind: severity.rawValue) }
+        if let category = filter.category {
+            query.appendInterpolation(unsafeRaw: " AND category = ")
+            query.appendInterpolation(bind: category.rawValue)
+        }
+        if let severity = filter.severity {
+            query.appendInterpolation(unsafeRaw: " AND severity = ")
+            query.appendInterpolation(bind: severity.rawValue)
+        }
         query.appendInterpolation(unsafeRaw: " ORDER BY started_at DESC")
         let rows = try await reader.raw(query).all()
         var alerts: [AlertRecord] = []
@@ -117,8 +123,14 @@ public final class SQLiteStore: Store {
     public func deliveries(status: DeliveryStatus?, integration: String?, before: Int64?, limit: Int) async throws -> [(Int64, DeliveryRecord)] {
         var query = SQLQueryString("SELECT * FROM deliveries WHERE seq < ")
         query.appendInterpolation(bind: before ?? Int64.max)
-        if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }
-        if let integration { query.appendInterpolation(unsafeRaw: " AND integration = "); query.appendInterpolation(bind: integration) }
+        if let status {
+            query.appendInterpolation(unsafeRaw: " AND status = ")
+            query.appendInterpolation(bind: status.rawValue)
+        }
+        if let integration {
+            query.appendInterpolation(unsafeRaw: " AND integration = ")
+            query.appendInterpolation(bind: integration)
+        }
         query.appendInterpolation(unsafeRaw: " ORDER BY seq DESC LIMIT ")
         query.appendInterpolation(bind: limit)
         return try await reader.raw(query).all().map { (try $0.decode(column: "seq", as: Int64.self), try DeliveryRow.decode($0)) }

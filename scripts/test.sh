@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs Tocsin's whole test suite. Installs the real peers the tests talk to when they are missing
+# (Debian packages), so that a fresh machine and CI run exactly the same thing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the suite starts itself: Prometheus, for the "use Tocsin as Prometheus' Alertmanager" test.
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing test peers: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Build everything first: the crash test starts the real `tocsin` executable as a child process.
+swift build --build-tests
+swift test --skip-build "$@"
