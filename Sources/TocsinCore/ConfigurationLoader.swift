@@ -157,7 +157,7 @@ public struct ConfigurationLoader: Sendable {
                         guard let file = string(field, at: fieldPath, problems: &problems) else { continue }
                         do {
                             var contents = try readFile(file)
-                            while contents.hasSuffix("\n") || contents.hasSuffix("\r") { contents.removeLast() }
+                            while let last = contents.last, last.isNewline { contents.removeLast() }
                             settings[base] = .string(contents)
                         } catch {
                             problems.append(ConfigProblem(path: fieldPath, message: "cannot read '\(file)'"))

@@ -17,15 +17,6 @@ public enum Fingerprint {
         return hex(hasher.finalize()).prefix(16).description
     }
 
-    /// The identity of a native alert: its category and its labels, so that two different problems reported
-    /// with the same labels (a node down and a repair failing on that node) stay two alerts.
-    public static func of(category: Category, labels: [String: String]) -> String {
-        var scoped = labels
-        // A label name no sender can use (label names must not be empty) keeps the category apart from labels.
-        scoped[""] = category.rawValue
-        return of(labels: scoped)
-    }
-
     /// The fingerprint of an explicit alert key given by the sender.
     public static func of(key: String) -> String {
         hex(SHA256.hash(data: Array("key:\(key)".utf8))).prefix(16).description

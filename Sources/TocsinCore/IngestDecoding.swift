@@ -185,7 +185,7 @@ public enum NativeEventDecoder {
                         message: "an alert needs labels or a key to identify it"
                     )
                 }
-                fingerprint = Fingerprint.of(category: category, labels: labels)
+                fingerprint = Fingerprint.of(labels: labels)
             }
         } else if object["key"] != nil {
             throw IngestError(reason: .invalidField, field: field("key"), message: "only alerts have a key")

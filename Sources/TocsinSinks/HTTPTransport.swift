@@ -30,6 +30,9 @@ public struct HTTPTransport: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // A refused connection is one failed attempt for the outbox to schedule again; retrying the connect inside
+        // the client would hold a delivery slot until the connect timeout for nothing.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(5))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }

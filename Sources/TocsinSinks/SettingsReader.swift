@@ -1,3 +1,4 @@
+import Foundation
 import TocsinCore
 
 /// Reads a sink's type-specific settings, collecting problems with their paths.
@@ -17,7 +18,12 @@ public struct SettingsReader {
             return nil
         }
         switch value {
-        case .string(let text): return text
+        case .string(let text):
+            if required && text.trimmingCharacters(in: .whitespaces).isEmpty {
+                problem(key, "must not be empty")
+                return nil
+            }
+            return text
         case .number(let number): return number.rounded() == number ? String(Int64(number)) : String(number)
         default:
             problem(key, "expected a string, got \(value.typeName)")

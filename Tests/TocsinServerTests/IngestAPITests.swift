@@ -70,7 +70,10 @@ struct IngestAPITests {
             (#"{"severity":"error","labels":{"a":"b"}}"#, 400, "missing_field", "summary"),
             (#"{"severity":"error","summary":"x","labels":{"a":1}}"#, 400, "invalid_field", "labels.a"),
             (#"{"severity":"error","summary":"x","labels":"a"}"#, 400, "invalid_field", "labels"),
-            (#"[{"severity":"error","summary":"ok","labels":{"a":"b"}},{"severity":"error","labels":{"a":"c"}}]"#, 400, "missing_field", "[1].summary"),
+            (
+                #"[{"severity":"error","summary":"ok","labels":{"a":"b"}},{"severity":"error","labels":{"a":"c"}}]"#, 400, "missing_field",
+                "[1].summary"
+            ),
             (#"{"severity":"error","summary":"x","labels":{"a":"b"},"colour":"red"}"#, 400, "invalid_field", "colour"),
             (#"{"severity":"error","summary":"x"}"#, 400, "missing_field", "labels"),
             (#"{"id":"has space","severity":"error","summary":"x","labels":{"a":"b"}}"#, 400, "invalid_field", "id"),

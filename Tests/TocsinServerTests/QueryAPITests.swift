@@ -17,7 +17,7 @@ struct QueryAPITests {
                 [
                   {"severity":"error","category":"nodes","summary":"n1 down","labels":{"node":"n1","dc":"eu"}},
                   {"severity":"warning","category":"nodes","summary":"n2 slow","labels":{"node":"n2","dc":"us"}},
-                  {"severity":"error","category":"repairs","summary":"repair failed","labels":{"node":"n1","dc":"eu"}}
+                  {"severity":"error","category":"repairs","summary":"repair failed","labels":{"node":"n1","dc":"eu","check":"repair"}}
                 ]
                 """
             #expect(try await client.post("/api/v1/events", body).status == .accepted)

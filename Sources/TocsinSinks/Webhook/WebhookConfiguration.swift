@@ -1,3 +1,4 @@
+import Foundation
 import TocsinCore
 
 /// The settings of a `webhook` integration.
@@ -24,12 +25,21 @@ public struct WebhookConfiguration: Sendable {
     public var signingSecret: Secret?
     public var timeout: Duration
 
-    /// Every secret value, for redaction.
+    /// Every secret value, for redaction: the URL with its path and query on their own (a peer may echo
+    /// the request line), and basic credentials also in the base64 form the peer saw.
     var secrets: [Secret] {
         var all = [url] + Array(headers.values)
+        if let components = URLComponents(string: url.exposedValue) {
+            if components.path.count > 1 { all.append(Secret(components.path)) }
+            // Tokens are often one path segment (Slack's /services/T…/B…/XXXX); a peer may quote just that.
+            for segment in components.path.split(separator: "/") where segment.count >= 8 { all.append(Secret(String(segment))) }
+            if let query = components.query, !query.isEmpty { all.append(Secret(query)) }
+        }
         switch authorization {
         case .none: break
-        case .basic(_, let password): all.append(password)
+        case .basic(let username, let password):
+            all.append(password)
+            all.append(Secret(Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()))
         case .bearer(let token): all.append(token)
         }
         if let signingSecret { all.append(signingSecret) }

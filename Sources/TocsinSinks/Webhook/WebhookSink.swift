@@ -28,8 +28,9 @@ public struct WebhookSink: Sink {
             let answer = try await transport.post(url: configuration.url.exposedValue, headers: headers, body: body, timeout: configuration.timeout)
             let retryAfter = HTTPStatusClassifier.parseRetryAfter(answer.header("Retry-After"), now: Date())
             let outcome = HTTPStatusClassifier.classify(status: answer.status, retryAfter: retryAfter)
-            let detail = outcome == .delivered ? nil : "HTTP \(answer.status): \(answer.bodyPrefix.prefix(512))"
-            return SinkResult(outcome: outcome, statusCode: answer.status, detail: detail.map(redact))
+            // Redact before cutting: a secret that straddles the cut would otherwise survive in part.
+            let detail = outcome == .delivered ? nil : String(redact("HTTP \(answer.status): \(answer.bodyPrefix)").prefix(512))
+            return SinkResult(outcome: outcome, statusCode: answer.status, detail: detail)
         } catch {
             // Connection refused, reset or timed out: the peer may be back soon.
             return SinkResult(outcome: .retryable(retryAfter: nil), detail: redact("\(redactedURL(configuration.url.exposedValue)): \(error)"))
