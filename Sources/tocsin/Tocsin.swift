@@ -49,9 +49,6 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
-        if let dataDir, config != nil, configuration.storage.sqlitePath == "./tocsin-data/tocsin.db" {
-            configuration.storage.sqlitePath = dataDir + "/tocsin.db"
-        }
         if let listen {
             guard let (host, port) = ConfigurationLoader.parseListen(listen) else {
                 throw ValidationError("--listen expects HOST:PORT, got '\(listen)'")

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TocsinTestSupport
+
+@Suite("The tocsin command line")
+struct CommandLineTests {
+    func run(_ arguments: [String]) async throws -> (Int32?, [String]) {
+        let executable = try #require(tocsinExecutable(), "the tocsin executable is not built: run `swift build` first (scripts/test.sh does)")
+        let child = try ChildProcess(executable: executable, arguments: arguments)
+        let status = await child.waitForExit(timeout: .seconds(30))
+        // Output may still be draining from the pipe just after exit.
+        try await Task.sleep(for: .milliseconds(200))
+        return (status, child.lines)
+    }
+
+    @Test("check-config exits non-zero and lists every problem of a bad file")
+    func testCheckConfigBad() async throws {
+        let directory = makeTemporaryDirectory("tocsin-cli")
+        let file = directory + "/bad.yml"
+        try """
+        integrations:
+          - name: hook
+            type: webhook
+            url: ftp://example
+            colour: blue
+          - name: pager
+            type: pagerpal
+        routing:
+          global:
+            warning: [hook, nobody]
+          weather:
+            info: [hook]
+          backups:
+            urgent: [hook]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, lines) = try await run(["check-config", file])
+        #expect(status == 1)
+        let output = lines.joined(separator: "\n")
+        #expect(output.contains("integrations[1].type: unknown integration type 'pagerpal'"))
+        #expect(output.contains("routing.global.warning: unknown integration 'nobody'"))
+        #expect(output.contains("routing.weather: unknown category 'weather'"))
+        #expect(output.contains("routing.backups.urgent: unknown severity 'urgent'"))
+    }
+
+    @Test("check-config also reports a sink's own settings, and accepts a good file")
+    func testCheckConfigSinkSettings() async throws {
+        let directory = makeTemporaryDirectory("tocsin-cli")
+        let bad = directory + "/sink.yml"
+        try """
+        integrations:
+          - {name: hook, type: webhook, url: "ftp://example", colour: blue}
+        """.write(toFile: bad, atomically: true, encoding: .utf8)
+        let (badStatus, badLines) = try await run(["check-config", bad])
+        #expect(badStatus == 1)
+        #expect(badLines.contains { $0.contains("integrations[0].url: must start with http:// or https://") })
+        #expect(badLines.contains { $0.contains("integrations[0].colour: unknown key for type webhook") })
+
+        let good = directory + "/good.yml"
+        try """
+        integrations:
+          - {name: ops-hook, type: webhook, url: "http://127.0.0.1:9099/webhook", format: alertmanager}
+          - {name: alert-log, type: log_file, path: "\(directory)/n.log", max_size_mb: 50, max_files: 5}
+        routing:
+          global:
+            warning: [ops-hook]
+            error: [ops-hook, alert-log]
+          backups:
+            info: [alert-log]
+            warning: {integrations: [alert-log], override: true}
+          default: [alert-log]
+        """.write(toFile: good, atomically: true, encoding: .utf8)
+        let (goodStatus, goodLines) = try await run(["check-config", good])
+        #expect(goodStatus == 0, "\(goodLines)")
+
+        let (routeStatus, routeLines) = try await run(["route", "--config", good, "--category", "backups", "--severity", "warning"])
+        #expect(routeStatus == 0)
+        #expect(routeLines.contains("alert-log\tvia backups.warning (override)"))
+        let (_, criticalLines) = try await run(["route", "--config", good, "--category", "metrics", "--severity", "critical"])
+        #expect(criticalLines.contains("ops-hook\tvia global.error"))
+        #expect(criticalLines.contains("alert-log\tvia global.error"))
+    }
+}
