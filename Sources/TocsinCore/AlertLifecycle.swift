@@ -170,7 +170,7 @@ public enum EventProcessor {
             var resolveEvent = event
             resolveEvent.fingerprint = fingerprint
             // The recovery describes the alert as it was notified, so that a resolve carrying only a key still reads well.
-            resolveEvent.severity = alert.severity
+            resolveEvent.severity = alert.notifiedSeverity ?? alert.severity
             resolveEvent.category = alert.category
             if resolveEvent.summary.isEmpty { resolveEvent.summary = alert.summary }
             if resolveEvent.labels.isEmpty { resolveEvent.labels = alert.labels }

@@ -1,10 +1,16 @@
 /// Parses the duration strings used in configuration: `250ms`, `30s`, `5m`, `3h`, `1d`, or combinations
 /// such as `1h30m`. A bare number is seconds.
 public enum DurationParser {
+    /// Longer than anything a setting needs (about 31 years); larger values are refused rather than overflowing.
+    static let maximumSeconds: Double = 1e9
+
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingWhitespace()
         if trimmed.isEmpty { return nil }
-        if let seconds = Double(trimmed), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = Double(trimmed) {
+            guard seconds >= 0, seconds <= maximumSeconds else { return nil }
+            return .milliseconds(Int64(seconds * 1000))
+        }
         var total: Duration = .zero
         var number = ""
         var unit = ""
@@ -20,6 +26,7 @@ public enum DurationParser {
             case "d": millis = value * 86_400_000
             default: return false
             }
+            guard millis.isFinite, millis <= maximumSeconds * 1000, total.seconds + millis / 1000 <= maximumSeconds else { return false }
             total += .milliseconds(Int64(millis))
             number = ""
             unit = ""

@@ -90,7 +90,7 @@ public enum NativeEventDecoder {
         }
         let known: Set<String> = [
             "id", "kind", "severity", "category", "status", "labels", "summary", "description", "details", "links", "key",
-            "startsAt", "endsAt", "type",
+            "startsAt", "endsAt",
         ]
         for key in object.keys.sorted() where !known.contains(key) {
             throw IngestError(reason: .invalidField, field: field(key), message: "unknown field")
@@ -169,6 +169,8 @@ public enum NativeEventDecoder {
         let links = try object["links"].map { v throws(IngestError) in try JSONBody.links(v, field: field("links")) } ?? []
         let startsAt = try object["startsAt"].map { v throws(IngestError) in try JSONBody.timestamp(v, field: field("startsAt")) } ?? now
         let endsAt = try object["endsAt"].map { v throws(IngestError) in try JSONBody.timestamp(v, field: field("endsAt")) }
+        // An alert whose end time has passed is over, as on the Alertmanager API.
+        if kind == .alert, status == .firing, let endsAt, endsAt <= now { status = .resolved }
         var fingerprint: String?
         if kind == .alert {
             if let key = object["key"] {

@@ -7,7 +7,7 @@ public enum DeliveryStatus: String, Codable, Sendable, CaseIterable {
     case pending
     /// The integration accepted it.
     case delivered
-    /// The integration refused it permanently (a 4xx other than 408 and 429); retried only by hand.
+    /// The integration refused it permanently (any answer but 2xx, 408, 429 and 5xx); retried only by hand.
     case failed
     /// Retrying did not succeed within the integration's maximum age; retried only by hand.
     case dead

@@ -274,8 +274,8 @@ struct API: Sendable {
 
     func ready() async throws -> Response {
         do {
-            try await runtime.store.ping()
-            return try JSONResponse.make(Readiness(status: "ready", store: "ok"))
+            let version = try await runtime.store.schemaVersion()
+            return try JSONResponse.make(Readiness(status: "ready", store: "ok", schemaVersion: version))
         } catch {
             return try JSONResponse.make(Readiness(status: "not_ready", store: "unavailable"), status: .serviceUnavailable)
         }

@@ -195,6 +195,10 @@ public final class SQLiteStore: Store {
         _ = try await reader.raw("SELECT 1 AS one").first()
     }
 
+    public func schemaVersion() async throws -> Int {
+        try await reader.raw("SELECT MAX(version) AS version FROM schema_migrations").first()?.decode(column: "version", as: Int?.self) ?? 0
+    }
+
     public func close() async throws {
         try await readerConnection.close()
         try await writerConnection.close()

@@ -91,5 +91,8 @@ public protocol Store: Sendable {
     /// Checks that the database answers.
     func ping() async throws
 
+    /// The newest migration applied.
+    func schemaVersion() async throws -> Int
+
     func close() async throws
 }

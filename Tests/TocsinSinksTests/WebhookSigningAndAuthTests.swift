@@ -107,4 +107,20 @@ struct WebhookSigningAndAuthTests {
             #expect(request.header("User-Agent")?.hasPrefix("Tocsin/") == true)
         }
     }
+
+    @Test("a configured header replaces Tocsin's own of the same name instead of sending it twice")
+    func headerOverride() async throws {
+        try await RecordingReceiver.run(.status(200)) { receiver in
+            let settings: [String: JSONValue] = [
+                "url": .string(receiver.url()),
+                "headers": .object(["content-type": .string("application/vnd.ops+json"), "Authorization": .string("Token t-1")]),
+                "bearer_token": .string("b-2"),
+            ]
+            _ = try await withWebhookSink(settings) { await $0.deliver(Fixture.outbound(.open)) }
+            let request = try #require(receiver.requests.first)
+            #expect(request.values(of: "Content-Type") == ["application/vnd.ops+json"])
+            // Configured authentication wins over a hand-written Authorization header.
+            #expect(request.values(of: "Authorization") == ["Bearer b-2"])
+        }
+    }
 }

@@ -5,7 +5,7 @@ import TocsinCore
 public enum WebhookPayload {
     public static func encode(_ outbound: OutboundNotification, format: WebhookConfiguration.Format) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         switch format {
         case .tocsin: return Array(try encoder.encode(TocsinPayload(outbound)))
         case .alertmanager: return Array(try encoder.encode(AlertmanagerPayload(outbound)))

@@ -45,16 +45,21 @@ public struct WebhookSink: Sink {
             ("Idempotency-Key", outbound.idempotencyKey),
             ("X-Tocsin-Delivery", outbound.deliveryID),
         ]
+        // A configured header replaces Tocsin's own of the same name (a receiver may want its own Content-Type).
+        func set(_ name: String, _ value: String) {
+            headers.removeAll { $0.0.lowercased() == name.lowercased() }
+            headers.append((name, value))
+        }
         for (name, value) in configuration.headers.sorted(by: { $0.key < $1.key }) {
-            headers.append((name, value.exposedValue))
+            set(name, value.exposedValue)
         }
         switch configuration.authorization {
         case .none: break
         case .basic(let username, let password):
             let token = Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()
-            headers.append(("Authorization", "Basic \(token)"))
+            set("Authorization", "Basic \(token)")
         case .bearer(let token):
-            headers.append(("Authorization", "Bearer \(token.exposedValue)"))
+            set("Authorization", "Bearer \(token.exposedValue)")
         }
         if let secret = configuration.signingSecret {
             let timestamp = String(Int64(now.timeIntervalSince1970))

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TocsinCore
+
+@Suite("Edge cases found in review")
+struct EdgeCaseTests {
+    @Test("durations too large to hold are refused, not a crash", arguments: ["inf", "1e30", "99999999999999h", "nan", "1e300s"])
+    func hugeDurations(text: String) {
+        #expect(DurationParser.parse(text) == nil)
+    }
+
+    @Test("a huge duration in a file is a reported problem")
+    func hugeDurationInConfig() {
+        let problems = configProblems(
+            """
+            integrations:
+              - {name: hook, type: webhook, url: "http://127.0.0.1:1/x", timeout: 1e30}
+            """
+        )
+        #expect(problems.at("integrations[0].timeout") != nil)
+    }
+
+    @Test("a native firing alert whose endsAt has passed is a resolve")
+    func pastEndsAtResolves() throws {
+        let past = Timestamp.format(coreT0.addingTimeInterval(-10))
+        let json = #"{"severity":"error","summary":"s","labels":{"a":"b"},"endsAt":"\#(past)"}"#
+        let event = try #require(try decodeNative(json).get().first)
+        #expect(event.status == .resolved)
+    }
+
+    @Test("the native API has no `type` field yet: it is refused, not ignored")
+    func typeFieldRefused() {
+        guard case .failure(let error) = decodeNative(#"{"type":"backup.failed","severity":"error","summary":"s","labels":{"a":"b"}}"#)
+        else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.field == "type")
+    }
+
+    @Test("a recovery carries the severity that was notified, not a lower one received later")
+    func recoveryCarriesNotifiedSeverity() throws {
+        let routing = RoutingMatrix(defaultRoute: ["log"])
+        let open = EventProcessor.plan(event: alertEvent(id: "1", severity: .critical, at: coreT0), current: nil, routing: routing, now: coreT0)
+        let lowered = EventProcessor.plan(
+            event: alertEvent(id: "2", severity: .warning, at: coreT0),
+            current: open.alert,
+            routing: routing,
+            now: coreT0
+        )
+        #expect(lowered.outcome == .updated)
+        let resolved = EventProcessor.plan(
+            event: alertEvent(id: "3", severity: .info, status: .resolved, at: coreT0),
+            current: lowered.alert,
+            routing: routing,
+            now: coreT0
+        )
+        #expect(resolved.outcome == .resolved)
+        #expect(try #require(resolved.notification).event.severity == .critical)
+    }
+}
