@@ -305,9 +305,9 @@ enum JSONBody {
     static func parse(_ body: [UInt8]) throws(IngestError) -> JSONValue {
         guard !body.isEmpty else { throw IngestError(reason: .malformedJSON, field: "", message: "the body is empty") }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            return try JSONParser.parse(body)
         } catch {
-            throw IngestError(reason: .malformedJSON, field: "", message: "the body is not valid JSON")
+            throw IngestError(reason: .malformedJSON, field: "", message: "the body is not valid JSON: \(error.message) at byte \(error.offset)")
         }
     }
 
