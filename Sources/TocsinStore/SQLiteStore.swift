@@ -141,8 +141,7 @@ public final class SQLiteStore: Store {
     }
 
     public func dueDeliveries(integration: String, now: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery] {
-        // Over-fetch by the number excluded: those rows are in flight and are skipped here, not in SQL.
-        let rows = try await reader.raw(
+        var query = SQLQueryString(
             """
             SELECT d.*, n.body AS notification FROM deliveries d JOIN notifications n ON n.id = d.notification_id
             WHERE d.status = 'pending' AND d.integration = \(bind: integration) AND d.next_attempt_at <= \(bind: now.storedMillis)
@@ -150,18 +149,25 @@ public final class SQLiteStore: Store {
                 SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.integration = d.integration
                 AND e.order_key = d.order_key AND e.seq < d.seq
             )
-            ORDER BY d.seq LIMIT \(bind: limit + excluding.count)
             """
-        ).all()
-        var result: [DueDelivery] = []
-        for row in rows {
-            let delivery = try DeliveryRow.decode(row)
-            if excluding.contains(delivery.id) { continue }
-            let notification = try StoredJSON.decode(NotificationRecord.self, from: row.decode(column: "notification", as: String.self))
-            result.append(DueDelivery(delivery: delivery, notification: notification))
-            if result.count >= limit { break }
+        )
+        // In-flight deliveries are left out in SQL, so that only the rows handed out are read and decoded.
+        if !excluding.isEmpty {
+            query.appendInterpolation(unsafeRaw: " AND d.id NOT IN (")
+            for (index, id) in excluding.enumerated() {
+                if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
+                query.appendInterpolation(bind: id)
+            }
+            query.appendInterpolation(unsafeRaw: ")")
         }
-        return result
+        query.appendInterpolation(unsafeRaw: " ORDER BY d.seq LIMIT ")
+        query.appendInterpolation(bind: limit)
+        return try await reader.raw(query).all().map { row in
+            DueDelivery(
+                delivery: try DeliveryRow.decode(row),
+                notification: try StoredJSON.decode(NotificationRecord.self, from: row.decode(column: "notification", as: String.self))
+            )
+        }
     }
 
     public func nextDueTime(integration: String) async throws -> Date? {

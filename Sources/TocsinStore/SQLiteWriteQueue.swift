@@ -155,9 +155,13 @@ final class SQLiteWriteQueue: Sendable {
                     changedAlerts[alert.fingerprint] = alert
                 }
                 var delivered: [String] = []
+                // Encoding is most of ingest's CPU time: an event that is also the notification's is encoded once.
+                let eventJSON = try StoredJSON.encode(event)
                 if let notification = plan.notification {
+                    let notificationEventJSON = notification.event == event ? eventJSON : try StoredJSON.encode(notification.event)
                     notificationRows.append([
-                        notification.id, notification.type.rawValue, notification.createdAt.storedMillis, try StoredJSON.encode(notification),
+                        notification.id, notification.type.rawValue, notification.createdAt.storedMillis,
+                        StoredJSON.notification(notification, eventJSON: notificationEventJSON),
                     ])
                     for integration in plan.integrations {
                         deliveryRows.append(
@@ -168,7 +172,7 @@ final class SQLiteWriteQueue: Sendable {
                 }
                 eventRows.append([
                     event.id, event.kind.rawValue, event.severity.rawValue, event.category.rawValue, event.fingerprint,
-                    plan.outcome.rawValue, try StoredJSON.encode(delivered), event.receivedAt.storedMillis, try StoredJSON.encode(event),
+                    plan.outcome.rawValue, StoredJSON.stringArray(delivered), event.receivedAt.storedMillis, eventJSON,
                 ])
                 result.append(IngestedEvent(id: event.id, outcome: plan.outcome, integrations: delivered))
             }

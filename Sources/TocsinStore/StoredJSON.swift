@@ -1,18 +1,62 @@
 import Foundation
+import TocsinCore
 
 /// The JSON encoding of values kept in text columns: dates as milliseconds since 1970, keys sorted.
 enum StoredJSON {
-    static func encode<T: Encodable>(_ value: T) throws -> String {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A `NotificationRecord` in the form `encode` gives, around an event already encoded.
+    static func notification(_ record: NotificationRecord, eventJSON: String) -> String {
+        var text = "{"
+        if let startsAt = record.alertStartsAt { text += "\"alertStartsAt\":\(startsAt.storedMillis)," }
+        text += "\"createdAt\":\(record.createdAt.storedMillis),\"event\":\(eventJSON),\"id\":\(quote(record.id)),"
+        text += "\"type\":\(quote(record.type.rawValue))}"
+        return text
+    }
+
+    /// A JSON array of strings.
+    static func stringArray(_ values: [String]) -> String {
+        "[" + values.map(quote).joined(separator: ",") + "]"
+    }
+
+    /// A JSON string literal.
+    static func quote(_ value: String) -> String {
+        var text = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    text += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return text + "\""
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(type, from: Data(text.utf8))
+        try decoder.decode(type, from: Data(text.utf8))
     }
 }
 

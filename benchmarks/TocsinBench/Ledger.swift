@@ -3,12 +3,13 @@
 // latency is computed from one record per alert instead of from two logs
 // that would have to be joined afterwards.
 
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 
 /// Everything known about one synthetic alert.
 struct AlertRecord: Sendable {

@@ -2,12 +2,13 @@
 // per status, when the first notification arrived and how many arrived in
 // total; that is all the benchmark needs for latency, loss and duplicates.
 
+import Hummingbird
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
 
 enum WebhookReceiver {
     /// Webhook bodies are small (one alert per group), but a server that

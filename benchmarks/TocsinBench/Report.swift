@@ -2,6 +2,8 @@
 // side by side with Tocsin / Alertmanager ratios and the target of each
 // metric, and writes the same table as markdown.
 
+import ArgumentParser
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -12,7 +14,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ArgumentParser
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -158,7 +159,8 @@ struct ComparisonTable {
         // --burst-alerts 500): the row would compare unlike things.
         func differs(_ a: ResultRecord?, _ t: ResultRecord?) -> String {
             guard let a, let t else { return "" }
-            let same = a.alerts == t.alerts && a.batchSize == t.batchSize && a.rate == t.rate
+            let same =
+                a.alerts == t.alerts && a.batchSize == t.batchSize && a.rate == t.rate
                 && a.durationSeconds == t.durationSeconds && a.concurrency == t.concurrency
             return same ? "" : " (WARNING: runs used different parameters)"
         }
@@ -179,13 +181,25 @@ struct ComparisonTable {
             let size = a?.batchSize ?? t?.batchSize ?? 0
             let count = a?.alerts ?? t?.alerts ?? 0
             let per = size == 1 ? "1 alert/request" : "\(size) alerts/request"
-            rows.append(Row(
-                metric: "Burst \(count.grouped), \(per): ingest" + differs(a, t), unit: "alerts/s",
-                am: a?.ingestPerSecond, tocsin: t?.ingestPerSecond, target: .ratioAtLeast(3)))
-            rows.append(Row(
-                metric: "Burst \(count.grouped), \(per): delivered" + differs(a, t), unit: "alerts/s",
-                am: a?.deliveredPerSecond, tocsin: t?.deliveredPerSecond,
-                amNote: note(a), tocsinNote: note(t)))
+            rows.append(
+                Row(
+                    metric: "Burst \(count.grouped), \(per): ingest" + differs(a, t),
+                    unit: "alerts/s",
+                    am: a?.ingestPerSecond,
+                    tocsin: t?.ingestPerSecond,
+                    target: .ratioAtLeast(3)
+                )
+            )
+            rows.append(
+                Row(
+                    metric: "Burst \(count.grouped), \(per): delivered" + differs(a, t),
+                    unit: "alerts/s",
+                    am: a?.deliveredPerSecond,
+                    tocsin: t?.deliveredPerSecond,
+                    amNote: note(a),
+                    tocsinNote: note(t)
+                )
+            )
         }
         for phase in phaseNames("steady") {
             let a = am?.phase(phase)
@@ -193,21 +207,41 @@ struct ComparisonTable {
             let rate = a?.rate ?? t?.rate ?? 0
             let seconds = Int(a?.durationSeconds ?? t?.durationSeconds ?? 0)
             let label = "Steady \(rate.grouped)/s for \(seconds) s" + differs(a, t)
-            rows.append(Row(
-                metric: "\(label): latency p50", unit: "ms",
-                am: a?.latencyP50Ms, tocsin: t?.latencyP50Ms,
-                amNote: note(a), tocsinNote: note(t), decimals: 1))
-            rows.append(Row(
-                metric: "\(label): latency p99", unit: "ms",
-                am: a?.latencyP99Ms, tocsin: t?.latencyP99Ms,
-                amNote: note(a), tocsinNote: note(t), decimals: 1,
-                target: rate == 1000 ? .ratioAtMost(0.5) : nil))
+            rows.append(
+                Row(
+                    metric: "\(label): latency p50",
+                    unit: "ms",
+                    am: a?.latencyP50Ms,
+                    tocsin: t?.latencyP50Ms,
+                    amNote: note(a),
+                    tocsinNote: note(t),
+                    decimals: 1
+                )
+            )
+            rows.append(
+                Row(
+                    metric: "\(label): latency p99",
+                    unit: "ms",
+                    am: a?.latencyP99Ms,
+                    tocsin: t?.latencyP99Ms,
+                    amNote: note(a),
+                    tocsinNote: note(t),
+                    decimals: 1,
+                    target: rate == 1000 ? .ratioAtMost(0.5) : nil
+                )
+            )
             // Open loop only holds if the client kept to the schedule; a
             // figure well below the target rate means the machine was short
             // of CPU and the latencies above are optimistic.
-            rows.append(Row(
-                metric: "\(label): achieved send rate", unit: "alerts/s",
-                am: a?.achievedRate, tocsin: t?.achievedRate, showsRatio: false))
+            rows.append(
+                Row(
+                    metric: "\(label): achieved send rate",
+                    unit: "alerts/s",
+                    am: a?.achievedRate,
+                    tocsin: t?.achievedRate,
+                    showsRatio: false
+                )
+            )
         }
         for phase in phaseNames("resolve") {
             let a = am?.phase(phase)
@@ -215,36 +249,73 @@ struct ComparisonTable {
             let count = (a?.alerts ?? t?.alerts ?? 0).grouped
             // "resolve" = everything at the end of the run; "resolve-<phase>"
             // = one workload's alerts, resolved right after it (--isolate).
-            let what = (phase == "resolve"
-                ? "Resolve all \(count)"
-                : "Resolve \(count) of \(phase.dropFirst("resolve-".count))") + differs(a, t)
-            rows.append(Row(
-                metric: "\(what): all resolves received after", unit: "s",
-                am: a?.deliveredSeconds, tocsin: t?.deliveredSeconds,
-                amNote: note(a), tocsinNote: note(t), decimals: 2))
+            let what =
+                (phase == "resolve"
+                    ? "Resolve all \(count)"
+                    : "Resolve \(count) of \(phase.dropFirst("resolve-".count))") + differs(a, t)
+            rows.append(
+                Row(
+                    metric: "\(what): all resolves received after",
+                    unit: "s",
+                    am: a?.deliveredSeconds,
+                    tocsin: t?.deliveredSeconds,
+                    amNote: note(a),
+                    tocsinNote: note(t),
+                    decimals: 2
+                )
+            )
         }
         func rssMiB(_ run: RunResults?) -> Double? {
             run?.first("process")?.vmhwmKb.map { Double($0) / 1024 }
         }
-        rows.append(Row(
-            metric: "Peak RSS (VmHWM)", unit: "MiB", am: rssMiB(am), tocsin: rssMiB(tocsin),
-            decimals: 1, target: .ratioAtMost(0.5)))
-        rows.append(Row(
-            metric: "Server CPU time (whole run)", unit: "s",
-            am: am?.first("process")?.cpuSeconds, tocsin: tocsin?.first("process")?.cpuSeconds,
-            decimals: 1))
+        rows.append(
+            Row(
+                metric: "Peak RSS (VmHWM)",
+                unit: "MiB",
+                am: rssMiB(am),
+                tocsin: rssMiB(tocsin),
+                decimals: 1,
+                target: .ratioAtMost(0.5)
+            )
+        )
+        rows.append(
+            Row(
+                metric: "Server CPU time (whole run)",
+                unit: "s",
+                am: am?.first("process")?.cpuSeconds,
+                tocsin: tocsin?.first("process")?.cpuSeconds,
+                decimals: 1
+            )
+        )
         func total(_ run: RunResults?, _ key: KeyPath<ResultRecord, Int?>) -> Double? {
             run?.first("totals")?[keyPath: key].map(Double.init)
         }
-        rows.append(Row(
-            metric: "Lost notifications (all workloads)", unit: "alerts",
-            am: total(am, \.lost), tocsin: total(tocsin, \.lost), target: .zero))
-        rows.append(Row(
-            metric: "Duplicate notifications (all workloads)", unit: "extra",
-            am: total(am, \.duplicates), tocsin: total(tocsin, \.duplicates), target: .zero))
-        rows.append(Row(
-            metric: "Alerts in failed/rejected POSTs", unit: "alerts",
-            am: total(am, \.postErrors), tocsin: total(tocsin, \.postErrors)))
+        rows.append(
+            Row(
+                metric: "Lost notifications (all workloads)",
+                unit: "alerts",
+                am: total(am, \.lost),
+                tocsin: total(tocsin, \.lost),
+                target: .zero
+            )
+        )
+        rows.append(
+            Row(
+                metric: "Duplicate notifications (all workloads)",
+                unit: "extra",
+                am: total(am, \.duplicates),
+                tocsin: total(tocsin, \.duplicates),
+                target: .zero
+            )
+        )
+        rows.append(
+            Row(
+                metric: "Alerts in failed/rejected POSTs",
+                unit: "alerts",
+                am: total(am, \.postErrors),
+                tocsin: total(tocsin, \.postErrors)
+            )
+        )
         return rows
     }
 
@@ -335,7 +406,8 @@ struct ComparisonTable {
             parts.append(
                 meta?.isolated == true
                     ? "each workload resolved before the next (--isolate)"
-                    : "alerts kept firing across workloads, all resolved at the end")
+                    : "alerts kept firing across workloads, all resolved at the end"
+            )
             let benchCPU = run.first("totals")?.benchCpuSeconds
             if let benchCPU {
                 parts.append("tocsin-bench itself used \(benchCPU.formatted(decimals: 1)) s CPU")

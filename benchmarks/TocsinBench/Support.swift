@@ -1,13 +1,13 @@
 // Small helpers shared by the benchmark: clock arithmetic, percentiles,
 // progress logging and the loopback-only guard.
 
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc

@@ -7,14 +7,15 @@
 //   tocsin-bench report --alertmanager am.jsonl --tocsin tocsin.jsonl
 //       prints both side by side with ratios and writes a markdown table.
 
+import ArgumentParser
+import AsyncHTTPClient
+import Hummingbird
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ArgumentParser
-import AsyncHTTPClient
-import Hummingbird
 
 @main
 struct TocsinBench: AsyncParsableCommand {

@@ -2,14 +2,15 @@
 // to the server under test and then waits (bounded) for the receiver to see
 // the matching webhook notifications.
 
+import AsyncHTTPClient
+import Hummingbird
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import AsyncHTTPClient
-import Hummingbird
-import Synchronization
 
 /// Parameters shared by all workloads.
 struct BenchSettings: Sendable {
@@ -196,8 +197,10 @@ final class Workloads: Sendable {
 
         let resolveAt = Date().addingTimeInterval(-1)
         let resolveRequests = requests.map { request in
-            (body: ByteBuffer(string: AlertPayload.body(ledger.records(request.indices), resolveAt: resolveAt)),
-             indices: request.indices)
+            (
+                body: ByteBuffer(string: AlertPayload.body(ledger.records(request.indices), resolveAt: resolveAt)),
+                indices: request.indices
+            )
         }
         _ = await postAll(resolveRequests, resolving: true)
         let owed = ledger.records(range).filter { $0.resolveAcknowledged && $0.firingCount > 0 }.count
