@@ -11,12 +11,20 @@ import TocsinStore
 /// A delivery stays `pending` in the store while it is in flight; only the recorded result moves it on. So a
 /// process killed mid-send leaves it pending, and the next start sends it again with the same idempotency key.
 public final class Dispatcher: Service {
+    /// The deliveries an integration's loop has handed out.
+    struct Claims {
+        /// Sends on the wire: what `concurrency` limits.
+        var sending = 0
+        /// Claimed and not yet recorded (on the wire, or waiting for the attempt's commit): never claimed twice.
+        var unsettled: Set<String> = []
+    }
+
     struct Integration: Sendable {
         var name: String
         var sink: any Sink
         var policy: DeliveryPolicy
         var doorbell = Doorbell()
-        var inFlight = Locked(Set<String>())
+        var claims = Locked(Claims())
     }
 
     private let integrations: [String: Integration]
@@ -97,18 +105,28 @@ public final class Dispatcher: Service {
     private func loop(_ integration: Integration) async {
         await withTaskGroup(of: Void.self) { sends in
             while !isStopping && !Task.isCancelled {
-                let inFlight = integration.inFlight.withLock { $0 }
-                let free = integration.policy.concurrency - inFlight.count
-                if free <= 0 {
-                    // Every slot is busy; a finishing send rings the bell.
+                let claims = integration.claims.withLock { $0 }
+                let free = integration.policy.concurrency - claims.sending
+                // Claim in batches under load: one outbox query per quarter of the slots, not one per finished send.
+                let batch = claims.sending == 0 ? 1 : max(1, integration.policy.concurrency / 4)
+                if free < batch {
+                    // Not enough free slots yet; a finishing send rings the bell.
                     await integration.doorbell.wait(timeout: idlePoll)
                     continue
                 }
                 var claimed = 0
                 do {
-                    let due = try await store.dueDeliveries(integration: integration.name, now: clock(), excluding: inFlight, limit: free)
+                    let due = try await store.dueDeliveries(
+                        integration: integration.name,
+                        now: clock(),
+                        excluding: claims.unsettled,
+                        limit: free
+                    )
                     for item in due {
-                        integration.inFlight.withLock { _ = $0.insert(item.delivery.id) }
+                        integration.claims.withLock { claims in
+                            claims.sending += 1
+                            claims.unsettled.insert(item.delivery.id)
+                        }
                         claimed += 1
                         sends.addTask { await self.attempt(item, integration: integration) }
                     }
@@ -116,7 +134,7 @@ public final class Dispatcher: Service {
                     logger.error("cannot read the outbox", metadata: ["integration": "\(integration.name)", "error": "\(error)"])
                 }
                 if claimed < free {
-                    await integration.doorbell.wait(timeout: await idleWait(integration, inFlight: inFlight.count + claimed))
+                    await integration.doorbell.wait(timeout: await idleWait(integration, inFlight: claims.unsettled.count + claimed))
                 }
             }
         }
@@ -132,13 +150,23 @@ public final class Dispatcher: Service {
     }
 
     private func attempt(_ item: DueDelivery, integration: Integration) async {
+        var sent = false
         defer {
-            integration.inFlight.withLock { _ = $0.remove(item.delivery.id) }
+            integration.claims.withLock { claims in
+                if !sent { claims.sending -= 1 }
+                claims.unsettled.remove(item.delivery.id)
+            }
+            // The slot is free, and the delivery's successor for the same alert may now be due.
             integration.doorbell.ring()
         }
         let outbound = OutboundNotification(deliveryID: item.delivery.id, integration: integration.name, notification: item.notification)
         let started = ContinuousClock.now
         let result = await integration.sink.deliver(outbound)
+        // The slot frees as soon as the peer has answered; the delivery stays unclaimable until its attempt is
+        // committed, so that waiting for the commit does not hold the next send back.
+        integration.claims.withLock { $0.sending -= 1 }
+        sent = true
+        integration.doorbell.ring()
         if Task.isCancelled { return }
         let latency = ContinuousClock.now - started
         let next = item.delivery.after(
