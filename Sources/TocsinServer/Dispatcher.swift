@@ -103,12 +103,17 @@ public final class Dispatcher: Service {
     private var isStopping: Bool { stopping.withLock { $0 } }
 
     private func loop(_ integration: Integration) async {
-        await withTaskGroup(of: Void.self) { sends in
+        // A discarding group: a plain task group keeps every finished child until it is awaited, which under a
+        // steady stream of sends grew the process by gigabytes.
+        await withDiscardingTaskGroup { sends in
             while !isStopping && !Task.isCancelled {
                 let claims = integration.claims.withLock { $0 }
-                let free = integration.policy.concurrency - claims.sending
+                // At most `concurrency` sends on the wire, and at most as many again answered but not yet committed:
+                // that bounds what a crash can send twice to twice the concurrency.
+                let concurrency = integration.policy.concurrency
+                let free = min(concurrency - claims.sending, 2 * concurrency - claims.unsettled.count)
                 // Claim in batches under load: one outbox query per quarter of the slots, not one per finished send.
-                let batch = claims.sending == 0 ? 1 : max(1, integration.policy.concurrency / 4)
+                let batch = claims.sending == 0 ? 1 : max(1, concurrency / 4)
                 if free < batch {
                     // Not enough free slots yet; a finishing send rings the bell.
                     await integration.doorbell.wait(timeout: idlePoll)

@@ -9,12 +9,6 @@ enum DeliveryRow {
         "last_attempt_at", "last_status_code", "last_error", "latency_ms", "delivered_at",
     ]
 
-    /// The columns an attempt or a manual retry changes.
-    static let mutableColumns = [
-        "status", "attempts", "age_start", "next_attempt_at", "last_attempt_at", "last_status_code", "last_error", "latency_ms",
-        "delivered_at",
-    ]
-
     static func values(_ record: DeliveryRecord) -> [any Encodable & Sendable] {
         [
             record.id, record.notificationID, record.integration, record.orderKey, record.status.rawValue, record.attempts,

@@ -165,7 +165,9 @@ public final class SQLiteStore: Store {
         return try await reader.raw(query).all().map { row in
             DueDelivery(
                 delivery: try DeliveryRow.decode(row),
-                notification: try StoredJSON.decode(NotificationRecord.self, from: row.decode(column: "notification", as: String.self))
+                notification: try NotificationRecord(
+                    storedForm: JSONParser.parse(Array(row.decode(column: "notification", as: String.self).utf8))
+                )
             )
         }
     }

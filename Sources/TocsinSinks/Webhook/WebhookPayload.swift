@@ -4,11 +4,10 @@ import TocsinCore
 /// The JSON bodies a webhook sends.
 public enum WebhookPayload {
     public static func encode(_ outbound: OutboundNotification, format: WebhookConfiguration.Format) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Written by hand rather than with JSONEncoder: this runs for every delivery.
         switch format {
-        case .tocsin: return Array(try encoder.encode(TocsinPayload(outbound)))
-        case .alertmanager: return Array(try encoder.encode(AlertmanagerPayload(outbound)))
+        case .tocsin: return JSONWriter.write(TocsinPayload(outbound).jsonValue)
+        case .alertmanager: return JSONWriter.write(AlertmanagerPayload(outbound).jsonValue)
         }
     }
 }
@@ -34,6 +33,36 @@ public struct TocsinPayload: Codable, Sendable, Hashable {
     public var links: [Link]
     public var startsAt: String
     public var endsAt: String?
+
+    /// The payload as JSON, with the keys `Codable` would give it.
+    public var jsonValue: JSONValue {
+        var object: [String: JSONValue] = [
+            "version": .string(version),
+            "deliveryId": .string(deliveryId),
+            "notificationId": .string(notificationId),
+            "integration": .string(integration),
+            "status": .string(status),
+            "kind": .string(kind),
+            "eventId": .string(eventId),
+            "severity": .string(severity),
+            "category": .string(category),
+            "labels": .object(labels.mapValues(JSONValue.string)),
+            "summary": .string(summary),
+            "links": .array(
+                links.map { link in
+                    var item: [String: JSONValue] = ["href": .string(link.href)]
+                    if let text = link.text { item["text"] = .string(text) }
+                    return .object(item)
+                }
+            ),
+            "startsAt": .string(startsAt),
+        ]
+        if let fingerprint { object["fingerprint"] = .string(fingerprint) }
+        if let description { object["description"] = .string(description) }
+        if let details { object["details"] = details }
+        if let endsAt { object["endsAt"] = .string(endsAt) }
+        return .object(object)
+    }
 
     public init(_ outbound: OutboundNotification) {
         let notification = outbound.notification
@@ -84,6 +113,34 @@ public struct AlertmanagerPayload: Codable, Sendable, Hashable {
     public var commonAnnotations: [String: String]
     public var externalURL: String
     public var alerts: [Alert]
+
+    /// The payload as JSON, with the keys `Codable` would give it.
+    public var jsonValue: JSONValue {
+        func strings(_ map: [String: String]) -> JSONValue { .object(map.mapValues(JSONValue.string)) }
+        let alertValues: [JSONValue] = alerts.map { alert in
+            .object([
+                "status": .string(alert.status),
+                "labels": strings(alert.labels),
+                "annotations": strings(alert.annotations),
+                "startsAt": .string(alert.startsAt),
+                "endsAt": .string(alert.endsAt),
+                "generatorURL": .string(alert.generatorURL),
+                "fingerprint": .string(alert.fingerprint),
+            ])
+        }
+        return .object([
+            "version": .string(version),
+            "groupKey": .string(groupKey),
+            "truncatedAlerts": .number(Double(truncatedAlerts)),
+            "status": .string(status),
+            "receiver": .string(receiver),
+            "groupLabels": strings(groupLabels),
+            "commonLabels": strings(commonLabels),
+            "commonAnnotations": strings(commonAnnotations),
+            "externalURL": .string(externalURL),
+            "alerts": .array(alertValues),
+        ])
+    }
 
     /// Alertmanager's way of writing "no end time".
     static let zeroTime = "0001-01-01T00:00:00Z"
