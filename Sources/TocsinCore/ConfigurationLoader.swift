@@ -11,6 +11,9 @@ public struct ConfigurationLoader: Sendable {
     public var knownIntegrationTypes: Set<String>
     /// Data directory used for defaults the file leaves out (the SQLite path).
     public var dataDirectory: String
+    /// Checks each integration's type-specific settings (the sink registry's job), so that one pass reports
+    /// structural and per-sink problems together.
+    public var validateIntegrations: @Sendable ([IntegrationConfig]) -> [ConfigProblem] = { _ in [] }
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -46,6 +49,7 @@ public struct ConfigurationLoader: Sendable {
         let storage = parseStorage(top["storage"], problems: &problems)
         let integrations = parseIntegrations(top["integrations"], problems: &problems)
         let routing = parseRouting(top["routing"], problems: &problems)
+        problems += validateIntegrations(integrations.filter { knownIntegrationTypes.contains($0.type) })
         let names = Set(integrations.map(\.name))
         for (path, name) in routing.references where !names.contains(name) {
             problems.append(ConfigProblem(path: path, message: "unknown integration '\(name)'"))

@@ -102,18 +102,27 @@ struct CheckConfig: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let configuration: TocsinConfiguration
+        let text: String
         do {
-            configuration = try loadConfiguration(path: file, dataDirectory: nil)
-        } catch let error as ConfigurationError {
-            print(error)
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            print("cannot read configuration file '\(file)'")
             throw ExitCode(1)
         }
-        // Building the sinks checks every integration's own settings.
+        // One pass reports structural problems and every sink's own settings together.
         let client = HTTPTransport.makeClient()
-        let built = SinkRegistry.makeSinks(for: configuration.integrations, environment: SinkEnvironment(http: HTTPTransport(client: client)))
-        try await client.shutdown()
-        if case .failure(let error) = built {
+        let environment = SinkEnvironment(http: HTTPTransport(client: client))
+        var loader = ConfigurationLoader(knownIntegrationTypes: SinkRegistry.types)
+        loader.validateIntegrations = { integrations in
+            guard case .failure(let error) = SinkRegistry.makeSinks(for: integrations, environment: environment) else { return [] }
+            return error.problems
+        }
+        let configuration: TocsinConfiguration
+        do {
+            configuration = try loader.load(yaml: text)
+            try await client.shutdown()
+        } catch let error as ConfigurationError {
+            try await client.shutdown()
             print(error)
             throw ExitCode(1)
         }

@@ -40,9 +40,12 @@ struct CommandLineTests {
         #expect(output.contains("routing.global.warning: unknown integration 'nobody'"))
         #expect(output.contains("routing.weather: unknown category 'weather'"))
         #expect(output.contains("routing.backups.urgent: unknown severity 'urgent'"))
+        // The webhook's own settings are checked in the same pass.
+        #expect(output.contains("integrations[0].url: must start with http:// or https://"))
+        #expect(output.contains("integrations[0].colour: unknown key for type webhook"))
     }
 
-    @Test("check-config also reports a sink's own settings, and accepts a good file")
+    @Test("check-config reports a sink's own settings alone, and accepts a good file")
     func testCheckConfigSinkSettings() async throws {
         let directory = makeTemporaryDirectory("tocsin-cli")
         let bad = directory + "/sink.yml"
