@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import TocsinCore
 import TocsinSinks
@@ -24,7 +25,7 @@ public final class Dispatcher: Service {
         var sink: any Sink
         var policy: DeliveryPolicy
         var doorbell = Doorbell()
-        var claims = Locked(Claims())
+        var claims = NIOLockedValueBox(Claims())
     }
 
     private let integrations: [String: Integration]
@@ -34,7 +35,7 @@ public final class Dispatcher: Service {
     private let clock: @Sendable () -> Date
     private let random: @Sendable () -> Double
     private let shutdownGrace: Duration
-    private let stopping = Locked(false)
+    private let stopping = NIOLockedValueBox(false)
     private let stopBell = Doorbell()
     /// How long an idle loop sleeps before looking again, even without a wake-up: bounds the delay of a retry
     /// that came due while nothing else happened.
@@ -93,21 +94,21 @@ public final class Dispatcher: Service {
                 if !drained { self.logger.warning("shutdown grace passed with sends in flight; they stay pending") }
             }
         } onGracefulShutdown: {
-            self.stopping.withLock { $0 = true }
+            self.stopping.withLockedValue { $0 = true }
             self.stopBell.ring()
             for integration in self.integrations.values { integration.doorbell.ring() }
         }
         for integration in integrations.values { await integration.sink.shutdown() }
     }
 
-    private var isStopping: Bool { stopping.withLock { $0 } }
+    private var isStopping: Bool { stopping.withLockedValue { $0 } }
 
     private func loop(_ integration: Integration) async {
         // A discarding group: a plain task group keeps every finished child until it is awaited, which under a
         // steady stream of sends grew the process by gigabytes.
         await withDiscardingTaskGroup { sends in
             while !isStopping && !Task.isCancelled {
-                let claims = integration.claims.withLock { $0 }
+                let claims = integration.claims.withLockedValue { $0 }
                 // At most `concurrency` sends on the wire, and at most as many again answered but not yet committed:
                 // that bounds what a crash can send twice to twice the concurrency.
                 let concurrency = integration.policy.concurrency
@@ -128,7 +129,7 @@ public final class Dispatcher: Service {
                         limit: free
                     )
                     for item in due {
-                        integration.claims.withLock { claims in
+                        integration.claims.withLockedValue { claims in
                             claims.sending += 1
                             claims.unsettled.insert(item.delivery.id)
                         }
@@ -157,7 +158,7 @@ public final class Dispatcher: Service {
     private func attempt(_ item: DueDelivery, integration: Integration) async {
         var sent = false
         defer {
-            integration.claims.withLock { claims in
+            integration.claims.withLockedValue { claims in
                 if !sent { claims.sending -= 1 }
                 claims.unsettled.remove(item.delivery.id)
             }
@@ -169,7 +170,7 @@ public final class Dispatcher: Service {
         let result = await integration.sink.deliver(outbound)
         // The slot frees as soon as the peer has answered; the delivery stays unclaimable until its attempt is
         // committed, so that waiting for the commit does not hold the next send back.
-        integration.claims.withLock { $0.sending -= 1 }
+        integration.claims.withLockedValue { $0.sending -= 1 }
         sent = true
         integration.doorbell.ring()
         if Task.isCancelled { return }

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// Wakes one waiting loop: a ring while nobody waits is remembered until the next wait.
 final class Doorbell: Sendable {
     private struct State {
@@ -5,10 +7,10 @@ final class Doorbell: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -21,7 +23,7 @@ final class Doorbell: Sendable {
 
     /// Returns when rung, when `timeout` has passed, or when the task is cancelled.
     func wait(timeout: Duration) async {
-        if state.withLock({ state in
+        if state.withLockedValue({ state in
             let rung = state.rung
             state.rung = false
             return rung
@@ -39,7 +41,7 @@ final class Doorbell: Sendable {
     private func waitForRing() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLockedValue { state -> Bool in
                     if state.rung || Task.isCancelled {
                         state.rung = false
                         return true
@@ -50,7 +52,7 @@ final class Doorbell: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                 defer { state.waiter = nil }
                 return state.waiter
             }

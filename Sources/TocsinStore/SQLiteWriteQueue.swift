@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SQLKit
 import TocsinCore
 
@@ -14,7 +15,7 @@ enum WriteRequest: Sendable {
 final class SQLiteWriteQueue: Sendable {
     private let database: any SQLDatabase
     private let logger: Logger
-    private let state = LockedValue(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var pending: [WriteRequest] = []
@@ -30,7 +31,7 @@ final class SQLiteWriteQueue: Sendable {
     }
 
     func submit(_ request: WriteRequest) {
-        let startDrain = state.withLock { state in
+        let startDrain = state.withLockedValue { state in
             state.pending.append(request)
             if state.draining { return false }
             state.draining = true
@@ -43,7 +44,7 @@ final class SQLiteWriteQueue: Sendable {
 
     private func drain() async {
         while true {
-            let batch = state.withLock { state in
+            let batch = state.withLockedValue { state in
                 let batch = state.pending
                 state.pending = []
                 if batch.isEmpty { state.draining = false }
@@ -242,21 +243,5 @@ final class SQLiteWriteQueue: Sendable {
 extension Array {
     func chunked(_ size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
-    }
-}
-
-/// A value behind a lock, for state shared across tasks without an actor hop.
-final class LockedValue<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }
