@@ -158,8 +158,8 @@ public enum EventProcessor {
             guard var alert = current, isOpen else {
                 return EventPlan(outcome: .ignored, alert: nil, notification: nil, integrations: [], route: nil)
             }
-            // An expiry decided on a stale read loses to a re-send that moved `expiresAt` on.
-            if event.source == .expiry, let expiresAt = alert.expiresAt, expiresAt > event.receivedAt {
+            // An expiry decided on a stale read loses to a re-send that moved `expiresAt` on or removed it.
+            if event.source == .expiry, alert.expiresAt.map({ $0 > event.receivedAt }) ?? true {
                 return EventPlan(outcome: .ignored, alert: nil, notification: nil, integrations: [], route: nil)
             }
             alert.status = .resolved

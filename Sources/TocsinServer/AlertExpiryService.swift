@@ -31,7 +31,8 @@ public struct AlertExpiryService: Service {
         }
     }
 
-    /// Resolves every alert whose expiry has passed; returns how many events it made.
+    /// Resolves every alert whose expiry has passed; returns how many expired alerts it found (each gets a resolve
+    /// event, which the lifecycle ignores if the alert was refreshed in between).
     @discardableResult
     public func sweep() async throws -> Int {
         var total = 0

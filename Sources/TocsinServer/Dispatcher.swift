@@ -72,6 +72,11 @@ public final class Dispatcher: Service {
     }
 
     public func run() async throws {
+        guard !integrations.isEmpty else {
+            // Nothing to deliver to; a service that returns would stop the whole server.
+            try? await gracefulShutdown()
+            return
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
@@ -156,11 +161,9 @@ public final class Dispatcher: Service {
     }
 
     private func attempt(_ item: DueDelivery, integration: Integration) async {
-        var sent = false
         defer {
             integration.claims.withLockedValue { claims in
-                if !sent { claims.sending -= 1 }
-                claims.unsettled.remove(item.delivery.id)
+                _ = claims.unsettled.remove(item.delivery.id)
             }
             // The slot is free, and the delivery's successor for the same alert may now be due.
             integration.doorbell.ring()
@@ -171,7 +174,6 @@ public final class Dispatcher: Service {
         // The slot frees as soon as the peer has answered; the delivery stays unclaimable until its attempt is
         // committed, so that waiting for the commit does not hold the next send back.
         integration.claims.withLockedValue { $0.sending -= 1 }
-        sent = true
         integration.doorbell.ring()
         if Task.isCancelled { return }
         let latency = ContinuousClock.now - started

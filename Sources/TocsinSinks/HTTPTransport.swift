@@ -37,13 +37,28 @@ public struct HTTPTransport: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// Sends the request and reads the answer under one deadline: AsyncHTTPClient's own deadline ends when the
+    /// response head arrives, and a peer that trickles its body would otherwise hold a delivery slot for ever.
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPAnswer {
+        try await withThrowingTaskGroup(of: HTTPAnswer?.self) { group in
+            group.addTask { try await exchange(url: url, headers: headers, body: body, timeout: timeout) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else { throw HTTPTransportTimeout(timeout: timeout) }
+            return answer
+        }
+    }
+
+    private func exchange(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
-        // Keep the start of the answer for the delivery record and read the rest away, however long it is.
+        // Keep the start of the answer for the delivery record and read the rest away.
         var prefix: [UInt8] = []
         for try await chunk in response.body where prefix.count < 4096 {
             prefix += chunk.readableBytesView.prefix(4096 - prefix.count)
@@ -51,6 +66,13 @@ public struct HTTPTransport: Sendable {
         let text = String(decoding: prefix, as: UTF8.self)
         return HTTPAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, bodyPrefix: text)
     }
+}
+
+/// The answer did not arrive whole within the integration's timeout.
+public struct HTTPTransportTimeout: Error, CustomStringConvertible {
+    public var timeout: Duration
+
+    public var description: String { "no complete answer within \(DurationParser.format(timeout))" }
 }
 
 /// Shows only the scheme, host and port of a URL: paths and queries of webhook URLs often carry tokens.

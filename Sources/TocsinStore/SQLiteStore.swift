@@ -174,7 +174,13 @@ public final class SQLiteStore: Store {
 
     public func nextDueTime(integration: String) async throws -> Date? {
         let row = try await reader.raw(
-            "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending' AND integration = \(bind: integration)"
+            """
+            SELECT MIN(d.next_attempt_at) AS due FROM deliveries d WHERE d.status = 'pending' AND d.integration = \(bind: integration)
+            AND NOT EXISTS (
+                SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.integration = d.integration
+                AND e.order_key = d.order_key AND e.seq < d.seq
+            )
+            """
         ).first()
         return try row?.decodeNil(column: "due") == false ? Date(storedMillis: try row!.decode(column: "due", as: Int64.self)) : nil
     }

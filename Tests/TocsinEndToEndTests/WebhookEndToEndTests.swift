@@ -138,4 +138,47 @@ struct WebhookEndToEndTests {
         await server.stop()
         await receiver.stop()
     }
+
+    @Test("a peer that sends its head and then trickles its body is cut off at the integration's timeout")
+    func testTricklingPeerTimesOut() async throws {
+        let receiver = try await RecordingReceiver.start { _, index in
+            index == 0 ? .init(trickle: .seconds(20)) : .ok
+        }
+        let server = try await LiveServer.start(
+            yaml: """
+                integrations:
+                  - name: hook
+                    type: webhook
+                    url: \(receiver.url)
+                    timeout: 500ms
+                    retry: {initial_backoff: 100ms, max_backoff: 200ms}
+                routing:
+                  default: [hook]
+                """
+        )
+        #expect(try await TestHTTP.post(server.baseURL + "/api/v1/events", alertBatch(0..<1, prefix: "trickle")).status == 202)
+        // The first attempt is abandoned at the timeout and recorded; the retry is answered at once.
+        let settled = try await eventually(timeout: .seconds(15)) {
+            let delivered = try await server.runtime.store.deliveries(status: .delivered, integration: "hook", before: nil, limit: 10)
+            return delivered.first?.1.attempts == 2
+        }
+        #expect(settled)
+        #expect(receiver.requests.count == 2)
+        await server.stop()
+        await receiver.stop()
+    }
+
+    @Test("a server with no integrations keeps serving (every event is unrouted)")
+    func testNoIntegrations() async throws {
+        let server = try await LiveServer.start(yaml: "integrations: []\n")
+        let answer = try await TestHTTP.post(
+            server.baseURL + "/api/v1/events",
+            #"{"severity":"error","summary":"nobody listens","labels":{"a":"b"}}"#
+        )
+        #expect(answer.json().flatMap { ($0["accepted"] as? [[String: Any]])?.first?["outcome"] as? String } == "unrouted")
+        // A service that returned would have stopped the server by now.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await TestHTTP.get(server.baseURL + "/healthz").status == 200)
+        await server.stop()
+    }
 }

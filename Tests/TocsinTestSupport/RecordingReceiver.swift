@@ -28,12 +28,15 @@ public final class RecordingReceiver: Sendable {
         public var headers: [(String, String)]
         public var body: String
         public var delay: Duration
+        /// When set, the body is sent one byte per interval for this long after the head: a peer that stalls.
+        public var trickle: Duration?
 
-        public init(status: Int = 200, headers: [(String, String)] = [], body: String = "ok", delay: Duration = .zero) {
+        public init(status: Int = 200, headers: [(String, String)] = [], body: String = "ok", delay: Duration = .zero, trickle: Duration? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
             self.delay = delay
+            self.trickle = trickle
         }
 
         public static let ok = Reply()
@@ -74,6 +77,20 @@ public final class RecordingReceiver: Sendable {
             var fields = HTTPFields()
             for (name, value) in reply.headers {
                 if let name = HTTPField.Name(name) { fields[name] = value }
+            }
+            if let trickle = reply.trickle {
+                return Response(
+                    status: HTTPResponse.Status(code: reply.status),
+                    headers: fields,
+                    body: ResponseBody { writer in
+                        let end = ContinuousClock.now + trickle
+                        while ContinuousClock.now < end {
+                            try await writer.write(ByteBuffer(string: "."))
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                        try await writer.finish(nil)
+                    }
+                )
             }
             return Response(
                 status: HTTPResponse.Status(code: reply.status),

@@ -34,6 +34,12 @@ public struct WebhookConfiguration: Sendable {
             // Tokens are often one path segment (Slack's /services/T…/B…/XXXX); a peer may quote just that.
             for segment in components.path.split(separator: "/") where segment.count >= 8 { all.append(Secret(String(segment))) }
             if let query = components.query, !query.isEmpty { all.append(Secret(query)) }
+            if let encoded = components.percentEncodedQuery, !encoded.isEmpty { all.append(Secret(encoded)) }
+            // A peer may quote one query value alone (`?token=…&channel=ops` → "bad token …").
+            for item in components.queryItems ?? [] {
+                if let value = item.value, value.count >= 4 { all.append(Secret(value)) }
+            }
+            if components.percentEncodedPath.count > 1 { all.append(Secret(components.percentEncodedPath)) }
         }
         switch authorization {
         case .none: break

@@ -33,7 +33,8 @@ public struct WebhookSink: Sink {
             return SinkResult(outcome: outcome, statusCode: answer.status, detail: detail)
         } catch {
             // Connection refused, reset or timed out: the peer may be back soon.
-            return SinkResult(outcome: .retryable(retryAfter: nil), detail: redact("\(redactedURL(configuration.url.exposedValue)): \(error)"))
+            let detail = redact("\(redactedURL(configuration.url.exposedValue)): \(error)")
+            return SinkResult(outcome: .retryable(retryAfter: nil), detail: String(detail.prefix(512)))
         }
     }
 
