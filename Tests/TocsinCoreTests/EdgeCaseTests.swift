@@ -58,4 +58,31 @@ struct EdgeCaseTests {
         #expect(resolved.outcome == .resolved)
         #expect(try #require(resolved.notification).event.severity == .critical)
     }
+
+    @Test("an expiry decided before a refresh that removed the alert's end time does not resolve it")
+    func staleExpiryAfterRefreshWithoutEndsAt() {
+        let routing = RoutingMatrix(defaultRoute: ["log"])
+        let opened = EventProcessor.plan(
+            event: alertEvent(id: "1", severity: .error, at: coreT0, endsAt: coreT0.addingTimeInterval(300)),
+            current: nil,
+            routing: routing,
+            now: coreT0
+        )
+        guard let openAlert = opened.alert else {
+            Issue.record("the alert did not open")
+            return
+        }
+        // The sweeper read the alert as expired at t+301 s ...
+        let expiry = EventProcessor.expiryEvent(for: openAlert, now: coreT0.addingTimeInterval(301))
+        // ... but a native re-send without endsAt landed first.
+        let refreshed = EventProcessor.plan(
+            event: alertEvent(id: "2", severity: .error, at: coreT0.addingTimeInterval(300.5)),
+            current: openAlert,
+            routing: routing,
+            now: coreT0
+        )
+        #expect(refreshed.alert?.expiresAt == nil)
+        let outcome = EventProcessor.plan(event: expiry, current: refreshed.alert, routing: routing, now: coreT0).outcome
+        #expect(outcome == .ignored)
+    }
 }
