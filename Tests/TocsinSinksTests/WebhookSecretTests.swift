@@ -55,6 +55,21 @@ private enum Secrets {
 
 @Suite("Webhook secrets never leak", .timeLimit(.minutes(1)))
 struct WebhookSecretTests {
+    @Test("a token carried as one query value is not shown when the peer quotes it alone, plain or percent-encoded")
+    func queryValueToken() async throws {
+        let token = "QUERYTOKEN/x+y=z"
+        let encoded = "QUERYTOKEN%2Fx%2By%3Dz"
+        for quoted in [token, encoded] {
+            try await RecordingReceiver.run(.status(400, body: "bad token \(quoted)")) { receiver in
+                let url = "http://127.0.0.1:\(receiver.port)/hook?channel=ops&token=\(encoded)"
+                let result = try await withWebhookSink(["url": .string(url)]) { await $0.deliver(Fixture.outbound(.open)) }
+                let detail = try #require(result.detail)
+                #expect(detail.contains("400"))
+                #expect(!detail.contains("QUERYTOKEN"), "the detail shows the query token: \(detail)")
+            }
+        }
+    }
+
     @Test("an answer that quotes each secret verbatim does not put it in the detail", arguments: ["basic", "bearer"])
     func quotedSecrets(auth: String) async throws {
         for (name, value) in Secrets.configured(auth: auth) {

@@ -36,7 +36,7 @@ public struct WebhookConfiguration: Sendable {
             if let query = components.query, !query.isEmpty { all.append(Secret(query)) }
             if let encoded = components.percentEncodedQuery, !encoded.isEmpty { all.append(Secret(encoded)) }
             // A peer may quote one query value alone (`?token=…&channel=ops` → "bad token …").
-            for item in components.queryItems ?? [] {
+            for item in (components.queryItems ?? []) + (components.percentEncodedQueryItems ?? []) {
                 if let value = item.value, value.count >= 4 { all.append(Secret(value)) }
             }
             if components.percentEncodedPath.count > 1 { all.append(Secret(components.percentEncodedPath)) }
