@@ -98,6 +98,9 @@ let package = Package(
         .target(
             name: "TocsinTestSupport",
             dependencies: [
+                "TocsinServer",
+                "TocsinSinks",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -68,10 +68,9 @@ public enum NativeEventDecoder {
         events.reserveCapacity(items.count)
         var seenIDs: Set<String> = []
         for (item, path) in items {
-            var event = try decodeEvent(item, path: path, limits: limits, now: now, makeID: makeID)
+            let event = try decodeEvent(item, path: path, limits: limits, now: now, makeID: makeID)
             // Two events with one id in one body are one event, as they would be across two posts.
             if !seenIDs.insert(event.id).inserted { continue }
-            event.receivedAt = now
             events.append(event)
         }
         return events

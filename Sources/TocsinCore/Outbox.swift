@@ -147,13 +147,11 @@ public enum RetrySchedule {
             // The peer knows when it will be ready; waiting less only earns another refusal.
             return min(max(retryAfter, .zero), policy.maxAge)
         }
-        let exponent = Double(min(attempt - 1, 40))
-        let ceiling = min(policy.initialBackoff.seconds * pow(2, exponent), policy.maxBackoff.seconds)
-        let jittered = ceiling * min(max(random, 0), 1)
+        let jittered = ceiling(afterAttempt: attempt, policy: policy).seconds * min(max(random, 0), 1)
         return .milliseconds(Int64(jittered * 1000))
     }
 
-    /// The largest wait full jitter may draw after `attempt`: the bound a schedule test checks against.
+    /// The largest wait full jitter may draw after `attempt`: `initial_backoff · 2^(attempt−1)`, capped at `max_backoff`.
     public static func ceiling(afterAttempt attempt: Int, policy: DeliveryPolicy) -> Duration {
         let exponent = Double(min(attempt - 1, 40))
         return .milliseconds(Int64(min(policy.initialBackoff.seconds * pow(2, exponent), policy.maxBackoff.seconds) * 1000))

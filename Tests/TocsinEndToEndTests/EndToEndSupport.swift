@@ -28,14 +28,9 @@ final class LiveServer: Sendable {
 
     /// `{DATA}` in the YAML becomes the server's data directory.
     static func start(yaml: String) async throws -> LiveServer {
-        let directory = makeTemporaryDirectory("tocsin-e2e")
-        let text = yaml.replacingOccurrences(of: "{DATA}", with: directory)
-        var configuration = try ConfigurationLoader(environment: [:], knownIntegrationTypes: SinkRegistry.types, dataDirectory: directory)
-            .load(yaml: text)
-        configuration.storage.sqlitePath = directory + "/tocsin.db"
+        let (runtime, directory) = try await makeRuntime(yaml: yaml, name: "tocsin-e2e")
         var logger = Logger(label: "tocsin-e2e")
         logger.logLevel = .critical
-        let runtime = try await TocsinRuntime.make(configuration: configuration, logger: logger, idlePoll: .milliseconds(50))
         let started = AsyncStream<Int>.makeStream()
         let app = runtime.application(host: "127.0.0.1", port: 0) { port in
             started.continuation.yield(port)

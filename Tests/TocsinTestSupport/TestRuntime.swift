@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import TocsinCore
+import TocsinServer
+import TocsinSinks
+
+/// A clock the test moves by hand: the simulated time of the server under test.
+public final class ManualClock: Sendable {
+    private let current: LockedBox<Date>
+
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = LockedBox(start)
+    }
+
+    public var now: Date { current.value }
+
+    public func advance(by duration: Duration) {
+        current.withValue { $0 = $0.addingTimeInterval(duration.seconds) }
+    }
+}
+
+/// Builds a runtime from YAML in a fresh data directory, as `tocsin serve` would. `{DATA}` in the YAML is replaced
+/// by that directory. With a clock, the server lives on its simulated time.
+public func makeRuntime(yaml: String, clock: ManualClock? = nil, name: String = "tocsin-test") async throws -> (TocsinRuntime, String) {
+    let directory = makeTemporaryDirectory(name)
+    let text = yaml.replacingOccurrences(of: "{DATA}", with: directory)
+    var configuration = try ConfigurationLoader(environment: [:], knownIntegrationTypes: SinkRegistry.types, dataDirectory: directory)
+        .load(yaml: text)
+    configuration.storage.sqlitePath = directory + "/tocsin.db"
+    var logger = Logger(label: name)
+    logger.logLevel = .critical
+    let now: @Sendable () -> Date
+    if let clock { now = { clock.now } } else { now = { Date() } }
+    let runtime = try await TocsinRuntime.make(configuration: configuration, logger: logger, clock: now, idlePoll: .milliseconds(50))
+    return (runtime, directory)
+}
