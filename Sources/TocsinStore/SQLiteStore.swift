@@ -48,6 +48,9 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Write transactions committed since the store was opened (group commit merges concurrent requests).
+    public var committedTransactions: Int { writer.commits }
+
     public func migrate() async throws {
         try await SQLiteSchema.migrate(writerConnection.sql())
     }

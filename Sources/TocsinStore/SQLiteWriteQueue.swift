@@ -20,10 +20,14 @@ final class SQLiteWriteQueue: Sendable {
     private struct State {
         var pending: [WriteRequest] = []
         var draining = false
+        var commits = 0
     }
 
     /// Rows per multi-row INSERT: keeps bound parameters well under SQLite's limit of 32,766.
     private static let rowsPerStatement = 500
+
+    /// Transactions committed so far; with concurrent writers, fewer than the requests they carried.
+    var commits: Int { state.withLockedValue { $0.commits } }
 
     init(database: any SQLDatabase, logger: Logger) {
         self.database = database
@@ -77,6 +81,7 @@ final class SQLiteWriteQueue: Sendable {
             }
             return
         }
+        state.withLockedValue { $0.commits += 1 }
         for answer in answers { answer() }
     }
 

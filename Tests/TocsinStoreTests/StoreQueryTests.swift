@@ -113,7 +113,7 @@ struct StoreQueryTests {
 
 @Suite("SQLite store: concurrency")
 struct StoreConcurrencyTests {
-    @Test("20 concurrent ingests of 50 distinct events each all succeed; every event is stored exactly once")
+    @Test("20 concurrent ingests of 50 distinct events each all succeed, share transactions, and store every event once")
     func concurrentIngest() async throws {
         try await withStore { store in
             let planner = makePlanner()
@@ -134,6 +134,9 @@ struct StoreConcurrencyTests {
             }
             #expect(results.count == 20)
             #expect(results.allSatisfy { $0.count == 50 })
+            // Group commit: requests that queued while a transaction ran shared the next one.
+            #expect(store.committedTransactions < 20, "\(store.committedTransactions) transactions for 20 concurrent requests")
+            print("group commit: 20 concurrent requests in \(store.committedTransactions) transactions")
             let flat = results.flatMap { $0 }
             #expect(flat.allSatisfy { $0.outcome == .opened || $0.outcome == .notified }, "an event was not processed")
             let expected = Set((0..<20).flatMap { batch in (0..<50).map { "b\(batch)-e\($0)" } })
