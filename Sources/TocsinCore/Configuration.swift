@@ -35,6 +35,8 @@ public struct ServerSettings: Sendable, Hashable {
     public var resolveTimeout: Duration = .seconds(300)
     public var shutdownGrace: Duration = .seconds(10)
     public var logLevel: String = "info"
+    /// Where people reach Tocsin (the AxonOps "UI public URL"): messages link to alerts under it.
+    public var publicURL: String?
 
     public init() {}
 }
@@ -59,6 +61,8 @@ public struct DeliveryPolicy: Sendable, Hashable {
     public var maxBackoff: Duration = .seconds(300)
     public var maxAge: Duration = .seconds(86_400)
     public var timeout: Duration = .seconds(10)
+    /// Sends per period to this integration; by default the service's documented limit.
+    public var rateLimit: RateLimitSetting = .serviceDefault
 
     public init() {}
 }

@@ -82,6 +82,14 @@ public struct ConfigurationLoader: Sendable {
                 if let duration = duration(item, at: path, problems: &problems) { settings.resolveTimeout = duration }
             case "shutdown_grace":
                 if let duration = duration(item, at: path, problems: &problems) { settings.shutdownGrace = duration }
+            case "public_url":
+                if let text = string(item, at: path, problems: &problems) {
+                    if let url = URLComponents(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false {
+                        settings.publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+                    } else {
+                        problems.append(ConfigProblem(path: path, message: "expected an http:// or https:// URL, got '\(text)'"))
+                    }
+                }
             case "log_level":
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                 if let text = string(item, at: path, problems: &problems) {
@@ -149,6 +157,15 @@ public struct ConfigurationLoader: Sendable {
                     if let number = integer(field, at: fieldPath, min: 1, problems: &problems) { delivery.concurrency = number }
                 case "timeout":
                     if let duration = duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
+                case "rate_limit":
+                    guard let text = string(field, at: fieldPath, problems: &problems) else { continue }
+                    if text == "none" {
+                        delivery.rateLimit = .unlimited
+                    } else if let limit = RateLimit.parse(text) {
+                        delivery.rateLimit = .limit(limit)
+                    } else {
+                        problems.append(ConfigProblem(path: fieldPath, message: "expected COUNT/PERIOD such as 120/min, 1/s or 60/30s, or none; got '\(text)'"))
+                    }
                 case "retry":
                     parseRetry(field, at: fieldPath, into: &delivery, problems: &problems)
                 default:

@@ -26,6 +26,8 @@ public final class Dispatcher: Service {
         var policy: DeliveryPolicy
         var doorbell = Doorbell()
         var claims = NIOLockedValueBox(Claims())
+        /// The service's rate limit (or the integration's own), shared by its concurrent sends.
+        var bucket: NIOLockedValueBox<TokenBucket>?
     }
 
     private let integrations: [String: Integration]
@@ -44,6 +46,7 @@ public final class Dispatcher: Service {
     public init(
         sinks: [String: any Sink],
         policies: [String: DeliveryPolicy],
+        rateLimits: [String: RateLimit] = [:],
         store: any Store,
         metrics: TocsinMetrics,
         logger: Logger,
@@ -54,7 +57,12 @@ public final class Dispatcher: Service {
     ) {
         var integrations: [String: Integration] = [:]
         for (name, sink) in sinks {
-            integrations[name] = Integration(name: name, sink: sink, policy: policies[name] ?? DeliveryPolicy())
+            integrations[name] = Integration(
+                name: name,
+                sink: sink,
+                policy: policies[name] ?? DeliveryPolicy(),
+                bucket: rateLimits[name].map { NIOLockedValueBox(TokenBucket(limit: $0, now: Date())) }
+            )
         }
         self.integrations = integrations
         self.store = store
@@ -169,6 +177,20 @@ public final class Dispatcher: Service {
             integration.doorbell.ring()
         }
         let outbound = OutboundNotification(deliveryID: item.delivery.id, integration: integration.name, notification: item.notification)
+        if let bucket = integration.bucket {
+            // Wall-clock time, not the injected clock: the wait is a real sleep before a real send.
+            let wait = bucket.withLockedValue { $0.reserve(now: Date()) }
+            if wait > .zero {
+                metrics.rateLimited(integration: integration.name)
+                do {
+                    try await Task.sleep(for: wait)
+                } catch {
+                    // Shutting down: the delivery stays pending for the next start.
+                    integration.claims.withLockedValue { $0.sending -= 1 }
+                    return
+                }
+            }
+        }
         let started = ContinuousClock.now
         let result = await integration.sink.deliver(outbound)
         // The slot frees as soon as the peer has answered; the delivery stays unclaimable until its attempt is

@@ -83,6 +83,13 @@ public final class TocsinMetrics: Sendable {
         ).increment()
     }
 
+    func rateLimited(integration: String) {
+        registry.makeCounter(
+            descriptor: Self.descriptor("delivery_rate_limited_total", "Sends held back to keep within the integration's rate limit."),
+            labels: [("integration", integration)]
+        ).increment()
+    }
+
     func outboxDepth(integration: String, status: DeliveryStatus, count: Int) {
         registry.makeGauge(
             descriptor: Self.descriptor("outbox_deliveries", "Deliveries in the outbox, by integration and status."),

@@ -18,6 +18,8 @@ public final class TocsinRuntime: Sendable {
     public let expiry: AlertExpiryService
     public let logger: Logger
     public let clock: @Sendable () -> Date
+    /// Every integration's sink, by name: the dispatcher's, and what a test send goes through.
+    public let sinks: [String: any Sink]
     let httpClient: HTTPClient
 
     /// Opens the store (running migrations) and builds the sinks. Throws `ConfigurationError` listing every
@@ -29,13 +31,6 @@ public final class TocsinRuntime: Sendable {
         idlePoll: Duration = .seconds(1)
     ) async throws -> TocsinRuntime {
         let httpClient = HTTPTransport.makeClient()
-        let sinks: [String: any Sink]
-        switch SinkRegistry.makeSinks(for: configuration.integrations, environment: SinkEnvironment(http: HTTPTransport(client: httpClient))) {
-        case .success(let built): sinks = built
-        case .failure(let error):
-            try await httpClient.shutdown()
-            throw error
-        }
         let store: SQLiteStore
         do {
             store = try await SQLiteStore.open(
@@ -45,6 +40,20 @@ public final class TocsinRuntime: Sendable {
             )
             try await store.migrate()
         } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        let environment = SinkEnvironment(
+            http: HTTPTransport(client: httpClient),
+            publicURL: configuration.server.publicURL,
+            state: store,
+            now: clock
+        )
+        let sinks: [String: any Sink]
+        switch SinkRegistry.makeSinks(for: configuration.integrations, environment: environment) {
+        case .success(let built): sinks = built
+        case .failure(let error):
+            try? await store.close()
             try await httpClient.shutdown()
             throw error
         }
@@ -73,12 +82,18 @@ public final class TocsinRuntime: Sendable {
         self.httpClient = httpClient
         self.logger = logger
         self.clock = clock
+        self.sinks = sinks
         let metrics = TocsinMetrics()
         self.metrics = metrics
         let policies = Dictionary(uniqueKeysWithValues: configuration.integrations.map { ($0.name, $0.delivery) })
+        var rateLimits: [String: RateLimit] = [:]
+        for integration in configuration.integrations {
+            rateLimits[integration.name] = SinkRegistry.rateLimit(for: integration)
+        }
         let dispatcher = Dispatcher(
             sinks: sinks,
             policies: policies,
+            rateLimits: rateLimits,
             store: store,
             metrics: metrics,
             logger: logger,

@@ -43,22 +43,41 @@ extension Sink {
     public func shutdown() async {}
 }
 
-/// What sinks share: the HTTP client and where relative paths start.
+/// What sinks share: the HTTP client, the public URL messages link to, durable sink state and the clock.
 public struct SinkEnvironment: Sendable {
     public var http: HTTPTransport
+    /// `server.public_url`, without a trailing slash.
+    public var publicURL: String?
+    public var state: any SinkStateStore
+    public var now: @Sendable () -> Date
 
-    public init(http: HTTPTransport) {
+    public init(
+        http: HTTPTransport,
+        publicURL: String? = nil,
+        state: any SinkStateStore = InMemorySinkStateStore(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.http = http
+        self.publicURL = publicURL
+        self.state = state
+        self.now = now
     }
 }
 
 /// Builds one sink type from its configuration. Every problem is reported, not only the first.
 public struct SinkFactory: Sendable {
     public var type: String
+    /// The service's documented rate limit, applied unless the integration sets `rate_limit`.
+    public var defaultRateLimit: RateLimit?
     public var make: @Sendable (IntegrationConfig, SinkEnvironment) -> Result<any Sink, ConfigurationError>
 
-    public init(type: String, make: @escaping @Sendable (IntegrationConfig, SinkEnvironment) -> Result<any Sink, ConfigurationError>) {
+    public init(
+        type: String,
+        defaultRateLimit: RateLimit? = nil,
+        make: @escaping @Sendable (IntegrationConfig, SinkEnvironment) -> Result<any Sink, ConfigurationError>
+    ) {
         self.type = type
+        self.defaultRateLimit = defaultRateLimit
         self.make = make
     }
 }
@@ -73,6 +92,11 @@ public enum SinkRegistry {
     )
 
     public static var types: Set<String> { Set(factories.keys) }
+
+    /// The rate limit in force for an integration: its own `rate_limit`, else its service's default.
+    public static func rateLimit(for integration: IntegrationConfig) -> RateLimit? {
+        integration.delivery.rateLimit.resolved(serviceDefault: factories[integration.type]?.defaultRateLimit)
+    }
 
     /// Builds every integration's sink, collecting every problem.
     public static func makeSinks(

@@ -63,7 +63,21 @@ enum SQLiteSchema {
                 "CREATE INDEX deliveries_due ON deliveries (status, integration, seq)",
                 "CREATE INDEX deliveries_order ON deliveries (integration, order_key, status, seq)",
             ]
-        )
+        ),
+        (
+            2,
+            [
+                """
+                CREATE TABLE sink_state (
+                    integration TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (integration, key)
+                )
+                """
+            ]
+        ),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

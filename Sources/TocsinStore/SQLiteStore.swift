@@ -208,6 +208,23 @@ public final class SQLiteStore: Store {
         return (try row.decode(column: "e", as: Int.self), try row.decode(column: "a", as: Int.self), try row.decode(column: "d", as: Int.self))
     }
 
+    public func value(integration: String, key: String) async throws -> String? {
+        try await reader.raw("SELECT value FROM sink_state WHERE integration = \(bind: integration) AND key = \(bind: key)").first()?
+            .decode(column: "value", as: String.self)
+    }
+
+    public func setValue(_ value: String, integration: String, key: String, now: Date) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.sinkState(integration: integration, key: key, value: value, now: now, continuation))
+        }
+    }
+
+    public func removeValue(integration: String, key: String) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.sinkState(integration: integration, key: key, value: nil, now: Date(), continuation))
+        }
+    }
+
     public func ping() async throws {
         _ = try await reader.raw("SELECT 1 AS one").first()
     }

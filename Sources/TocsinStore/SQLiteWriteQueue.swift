@@ -9,6 +9,8 @@ enum WriteRequest: Sendable {
     case ingest([Event], EventPlanner, CheckedContinuation<[IngestedEvent], any Error>)
     case attempts([DeliveryRecord], CheckedContinuation<Void, any Error>)
     case retry(String, Date, CheckedContinuation<DeliveryRecord, any Error>)
+    /// Sets (value present) or removes (nil) one sink state entry.
+    case sinkState(integration: String, key: String, value: String?, now: Date, CheckedContinuation<Void, any Error>)
 }
 
 /// Serialises all writes through one connection and commits everything queued as one transaction.
@@ -77,6 +79,7 @@ final class SQLiteWriteQueue: Sendable {
                 case .ingest(_, _, let continuation): continuation.resume(throwing: error)
                 case .attempts(_, let continuation): continuation.resume(throwing: error)
                 case .retry(_, _, let continuation): continuation.resume(throwing: error)
+                case .sinkState(_, _, _, _, let continuation): continuation.resume(throwing: error)
                 }
             }
             return
@@ -100,6 +103,18 @@ final class SQLiteWriteQueue: Sendable {
             case .retry(let id, let now, let continuation):
                 let result = try await retry(id: id, now: now)
                 answers.append { continuation.resume(with: result) }
+            case .sinkState(let integration, let key, let value, let now, let continuation):
+                if let value {
+                    try await database.raw(
+                        """
+                        INSERT INTO sink_state (integration, key, value, updated_at) VALUES (\(bind: integration), \(bind: key), \(bind: value), \(bind: now.storedMillis))
+                        ON CONFLICT (integration, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                        """
+                    ).run()
+                } else {
+                    try await database.raw("DELETE FROM sink_state WHERE integration = \(bind: integration) AND key = \(bind: key)").run()
+                }
+                answers.append { continuation.resume() }
             }
         }
         if !ingestRequests.isEmpty {

@@ -48,7 +48,7 @@ public enum RetryRefusal: Error, Sendable, Hashable {
 public typealias EventPlanner = @Sendable (Event, AlertRecord?) -> EventPlan
 
 /// Everything Tocsin keeps. One implementation per database; all pass the same conformance tests.
-public protocol Store: Sendable {
+public protocol Store: SinkStateStore {
     /// Creates or upgrades the schema.
     func migrate() async throws
 

@@ -23,7 +23,7 @@ struct LogFileSinkTests {
 
     @Test("one JSON line per notification with the documented fields")
     func writesOneLinePerNotification() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("notifications.log").path
         let sink = try Self.makeSink(["path": .string(path)])
@@ -71,7 +71,7 @@ struct LogFileSinkTests {
 
     @Test("appends to an existing file instead of replacing it")
     func appendsToExistingFile() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("notifications.log").path
         try Data(#"{"earlier":"line"}"#.utf8 + [UInt8(ascii: "\n")]).write(to: URL(fileURLWithPath: path))
@@ -85,7 +85,7 @@ struct LogFileSinkTests {
 
     @Test("rotation keeps exactly path, path.1 and path.2, each at most 1 MiB, with whole lines in order")
     func rotation() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("notifications.log").path
         let sink = try Self.makeSink(["path": .string(path), "max_size_mb": .number(1), "max_files": .number(3)])
@@ -131,7 +131,7 @@ struct LogFileSinkTests {
 
     @Test("with max_files 1 the file is started over when full")
     func rotationSingleFile() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("single.log").path
         let sink = try Self.makeSink(["path": .string(path), "max_size_mb": .number(1), "max_files": .number(1)])
@@ -149,7 +149,7 @@ struct LogFileSinkTests {
 
     @Test("concurrent deliveries give whole lines, one per notification")
     func concurrentDeliveries() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("notifications.log").path
         let sink = try Self.makeSink(["path": .string(path)])
@@ -168,7 +168,7 @@ struct LogFileSinkTests {
 
     @Test("a directory that does not exist yet is created")
     func createsDirectory() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("a/b/c/notifications.log").path
         let sink = try Self.makeSink(["path": .string(path)])
@@ -192,7 +192,7 @@ struct LogFileSinkTests {
 
     @Test("a sink made by the registry writes to its file")
     func registrySink() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeTemporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("via-registry.log").path
         let sinks = try SinkRegistry.makeSinks(

@@ -100,7 +100,7 @@ func problems<T>(_ result: Result<T, ConfigurationError>) -> [ConfigProblem] {
 }
 
 /// A fresh empty directory under the system temporary directory.
-func makeTemporaryDirectory() throws -> URL {
+func makeTemporaryDirectoryURL() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("tocsin-sinks-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url

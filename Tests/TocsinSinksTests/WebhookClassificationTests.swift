@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TocsinCore
 import TocsinSinks
+import TocsinTestSupport
 
 @Suite("Webhook answers classified from a real peer", .timeLimit(.minutes(1)))
 struct WebhookClassificationTests {
@@ -41,7 +42,7 @@ struct WebhookClassificationTests {
     @Test("status answers are classified, with the status and the start of the answer in the detail", arguments: cases)
     func statusAnswer(_ testCase: StatusCase) async throws {
         let answerBody = "peer says: status \(testCase.status) for this request"
-        try await RecordingReceiver.run(.status(testCase.status, headers: testCase.headers, body: answerBody)) { receiver in
+        try await ScriptedPeer.run(.status(testCase.status, headers: testCase.headers, body: answerBody)) { receiver in
             let result = try await withWebhookSink(["url": .string(receiver.url())]) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == testCase.expected)
             #expect(result.statusCode == testCase.status)
@@ -63,7 +64,7 @@ struct WebhookClassificationTests {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         let date = formatter.string(from: Date().addingTimeInterval(120))
-        try await RecordingReceiver.run(.status(503, headers: ["Retry-After": date])) { receiver in
+        try await ScriptedPeer.run(.status(503, headers: ["Retry-After": date])) { receiver in
             let result = try await withWebhookSink(["url": .string(receiver.url())]) { await $0.deliver(Fixture.outbound(.open)) }
             guard case .retryable(let retryAfter) = result.outcome else {
                 Issue.record("expected retryable, got \(result.outcome)")
@@ -76,7 +77,7 @@ struct WebhookClassificationTests {
 
     @Test("a redirect is not followed: the 3xx is reported as a permanent failure")
     func redirectNotFollowed() async throws {
-        try await RecordingReceiver.run(.status(301, headers: ["Location": "/elsewhere"])) { receiver in
+        try await ScriptedPeer.run(.status(301, headers: ["Location": "/elsewhere"])) { receiver in
             let result = try await withWebhookSink(["url": .string(receiver.url("/old"))]) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == .permanent)
             #expect(result.statusCode == 301)
@@ -86,7 +87,7 @@ struct WebhookClassificationTests {
 
     @Test("a refused connection is retryable, with no status and a detail that says so")
     func connectionRefused() async throws {
-        let port = try await RecordingReceiver.closedPort()
+        let port = try await ScriptedPeer.closedPort()
         let started = ContinuousClock.now
         // AsyncHTTPClient keeps retrying the connection until the attempt's deadline (at most its 5 s connect
         // timeout), so a short delivery timeout keeps this test short.
@@ -103,7 +104,7 @@ struct WebhookClassificationTests {
 
     @Test("an answer slower than the integration's timeout is retryable, and the sink gives up at the timeout")
     func timeout() async throws {
-        try await RecordingReceiver.run(.after(.seconds(2), .status(200))) { receiver in
+        try await ScriptedPeer.run(.after(.seconds(2), .status(200))) { receiver in
             let started = ContinuousClock.now
             let result = try await withWebhookSink(["url": .string(receiver.url())], timeout: .milliseconds(300)) {
                 await $0.deliver(Fixture.outbound(.open))
@@ -122,7 +123,7 @@ struct WebhookClassificationTests {
         arguments: [(200, AttemptOutcome.delivered), (400, .permanent), (503, .retryable(retryAfter: nil))]
     )
     func largeAnswer(status: Int, expected: AttemptOutcome) async throws {
-        try await RecordingReceiver.run(.largeBody(status, bytes: 8 * 1024 * 1024)) { receiver in
+        try await ScriptedPeer.run(.largeBody(status, bytes: 8 * 1024 * 1024)) { receiver in
             let (result, again) = try await withWebhookSink(["url": .string(receiver.url())]) { sink in
                 let result = await sink.deliver(Fixture.outbound(.open))
                 // The client stays usable: the next delivery through it goes through.
@@ -139,7 +140,7 @@ struct WebhookClassificationTests {
 
     @Test("a sink made by the registry delivers through the shared transport")
     func registrySink() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let client = HTTPTransport.makeClient()
             let made = SinkRegistry.makeSinks(
                 for: [Fixture.integration(name: "hook-a", ["url": .string(receiver.url("/a"))])],

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TocsinCore
 import TocsinSinks
+import TocsinTestSupport
 
 @Suite("Webhook payloads on the wire", .timeLimit(.minutes(1)))
 struct WebhookPayloadTests {
@@ -14,7 +15,7 @@ struct WebhookPayloadTests {
     func tocsinPayload(type: NotificationType, expectedStatus: String) async throws {
         let outbound = Fixture.outbound(type)
         let event = outbound.notification.event
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let result = try await withWebhookSink(["url": .string(receiver.url("/hooks/tocsin")), "format": .string("tocsin")]) {
                 await $0.deliver(outbound)
             }
@@ -69,7 +70,7 @@ struct WebhookPayloadTests {
     func idempotencyKey() async throws {
         let first = Fixture.outbound(.open, deliveryID: "d-aaaaaaaaaaaaaaaaaaaaaaa")
         let other = Fixture.outbound(.open, deliveryID: "d-bbbbbbbbbbbbbbbbbbbbbbb")
-        try await RecordingReceiver.run(.status(503), .status(200)) { receiver in
+        try await ScriptedPeer.run(.status(503), .status(200)) { receiver in
             let results = try await withWebhookSink(["url": .string(receiver.url())]) { sink in
                 [await sink.deliver(first), await sink.deliver(first), await sink.deliver(other)]
             }
@@ -84,7 +85,7 @@ struct WebhookPayloadTests {
 
     @Test("the format defaults to tocsin")
     func defaultFormat() async throws {
-        try await RecordingReceiver.run(.status(204)) { receiver in
+        try await ScriptedPeer.run(.status(204)) { receiver in
             let result = try await withWebhookSink(["url": .string(receiver.url())]) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == .delivered)
             let request = try #require(receiver.requests.first)
@@ -111,7 +112,7 @@ struct WebhookPayloadTests {
     func alertmanagerPayload(type: NotificationType, expectedStatus: String) async throws {
         let outbound = Fixture.outbound(type, integration: "am-bridge")
         let event = outbound.notification.event
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let settings: [String: JSONValue] = ["url": .string(receiver.url("/api/alerts")), "format": .string("alertmanager")]
             let result = try await withWebhookSink(settings, name: "am-bridge") { await $0.deliver(outbound) }
             #expect(result.outcome == .delivered)
@@ -154,7 +155,7 @@ struct WebhookPayloadTests {
         var labels = Fixture.labels
         labels["alertname"] = nil
         let outbound = Fixture.outbound(.open, event: Fixture.event(for: .open, labels: labels))
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             _ = try await withWebhookSink(["url": .string(receiver.url()), "format": .string("alertmanager")]) {
                 await $0.deliver(outbound)
             }
@@ -174,7 +175,7 @@ struct WebhookPayloadTests {
             notificationID: "n-3",
             event: Fixture.event(for: .open, id: "evt-0002", fingerprint: "fp-other")
         )
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             _ = try await withWebhookSink(["url": .string(receiver.url()), "format": .string("alertmanager")]) { sink in
                 for outbound in [open, open, resolve, otherAlert] { _ = await sink.deliver(outbound) }
             }

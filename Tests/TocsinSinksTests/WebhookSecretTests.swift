@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TocsinCore
 import TocsinSinks
+import TocsinTestSupport
 
 /// Distinctive credentials: none may ever appear in a result, a description or a log line.
 private enum Secrets {
@@ -60,7 +61,7 @@ struct WebhookSecretTests {
         let token = "QUERYTOKEN/x+y=z"
         let encoded = "QUERYTOKEN%2Fx%2By%3Dz"
         for quoted in [token, encoded] {
-            try await RecordingReceiver.run(.status(400, body: "bad token \(quoted)")) { receiver in
+            try await ScriptedPeer.run(.status(400, body: "bad token \(quoted)")) { receiver in
                 let url = "http://127.0.0.1:\(receiver.port)/hook?channel=ops&token=\(encoded)"
                 let result = try await withWebhookSink(["url": .string(url)]) { await $0.deliver(Fixture.outbound(.open)) }
                 let detail = try #require(result.detail)
@@ -73,7 +74,7 @@ struct WebhookSecretTests {
     @Test("an answer that quotes each secret verbatim does not put it in the detail", arguments: ["basic", "bearer"])
     func quotedSecrets(auth: String) async throws {
         for (name, value) in Secrets.configured(auth: auth) {
-            try await RecordingReceiver.run(.status(400, body: "rejected \(name): \(value)")) { receiver in
+            try await ScriptedPeer.run(.status(400, body: "rejected \(name): \(value)")) { receiver in
                 let settings = auth == "basic" ? Secrets.basicSettings(port: receiver.port) : Secrets.bearerSettings(port: receiver.port)
                 let result = try await withWebhookSink(settings) { await $0.deliver(Fixture.outbound(.open)) }
                 #expect(result.outcome == .permanent)
@@ -86,7 +87,7 @@ struct WebhookSecretTests {
 
     @Test("an answer quoting the full configured URL does not put it in the detail")
     func quotedFullURL() async throws {
-        try await RecordingReceiver.run(.status(404)) { receiver in
+        try await ScriptedPeer.run(.status(404)) { receiver in
             receiver.script(.status(404, body: "no route for \(Secrets.url(port: receiver.port))"))
             let result = try await withWebhookSink(Secrets.basicSettings(port: receiver.port)) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == .permanent)
@@ -99,7 +100,7 @@ struct WebhookSecretTests {
         arguments: ["basic", "bearer"]
     )
     func echoedRequest(auth: String) async throws {
-        try await RecordingReceiver.run(.echo(400, extra: "bad request, you sent:")) { receiver in
+        try await ScriptedPeer.run(.echo(400, extra: "bad request, you sent:")) { receiver in
             let settings = auth == "basic" ? Secrets.basicSettings(port: receiver.port) : Secrets.bearerSettings(port: receiver.port)
             let result = try await withWebhookSink(settings) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == .permanent)
@@ -114,7 +115,7 @@ struct WebhookSecretTests {
 
     @Test("an echoed Basic Authorization header does not leak the encoded credentials")
     func echoedBasicCredentials() async throws {
-        try await RecordingReceiver.run(.echo(401, extra: "unauthorized:")) { receiver in
+        try await ScriptedPeer.run(.echo(401, extra: "unauthorized:")) { receiver in
             let result = try await withWebhookSink(Secrets.basicSettings(port: receiver.port)) { await $0.deliver(Fixture.outbound(.open)) }
             let detail = try #require(result.detail)
             let encoded = Data("\(Secrets.username):\(Secrets.password)".utf8).base64EncodedString()
@@ -127,7 +128,7 @@ struct WebhookSecretTests {
     func secretAtTruncationBoundary() async throws {
         // The detail keeps the start of the answer: put the bearer token across the cut.
         let filler = String(repeating: "a", count: 496)
-        try await RecordingReceiver.run(.status(400, body: filler + Secrets.bearer + " trailing text")) { receiver in
+        try await ScriptedPeer.run(.status(400, body: filler + Secrets.bearer + " trailing text")) { receiver in
             let result = try await withWebhookSink(Secrets.bearerSettings(port: receiver.port)) { await $0.deliver(Fixture.outbound(.open)) }
             let detail = try #require(result.detail)
             let firstHalf = String(Secrets.bearer.prefix(Secrets.bearer.count / 2))
@@ -137,7 +138,7 @@ struct WebhookSecretTests {
 
     @Test("a refused connection's detail shows neither the URL token nor any credential")
     func refusedConnection() async throws {
-        let port = try await RecordingReceiver.closedPort()
+        let port = try await ScriptedPeer.closedPort()
         for settings in [Secrets.basicSettings(port: port), Secrets.bearerSettings(port: port)] {
             let result = try await withWebhookSink(settings, timeout: .seconds(1)) { await $0.deliver(Fixture.outbound(.open)) }
             #expect(result.outcome == .retryable(retryAfter: nil))
@@ -147,7 +148,7 @@ struct WebhookSecretTests {
 
     @Test("a timed-out attempt's detail shows neither the URL token nor any credential")
     func timedOut() async throws {
-        try await RecordingReceiver.run(.after(.seconds(2), .status(200))) { receiver in
+        try await ScriptedPeer.run(.after(.seconds(2), .status(200))) { receiver in
             let result = try await withWebhookSink(Secrets.bearerSettings(port: receiver.port), timeout: .milliseconds(200)) {
                 await $0.deliver(Fixture.outbound(.open))
             }

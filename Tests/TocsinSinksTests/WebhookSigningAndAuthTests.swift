@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TocsinCore
 import TocsinSinks
+import TocsinTestSupport
 
 @Suite("Webhook signing and authentication", .timeLimit(.minutes(1)))
 struct WebhookSigningAndAuthTests {
@@ -16,7 +17,7 @@ struct WebhookSigningAndAuthTests {
     @Test("with a secret, X-Tocsin-Signature is v1= hex HMAC-SHA256 over timestamp.body of the bytes received")
     func signature() async throws {
         let secret = "whsec_9f8e7d6c5b4a"
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let sentAround = Date()
             _ = try await withWebhookSink(["url": .string(receiver.url()), "secret": .string(secret)]) { sink in
                 _ = await sink.deliver(Fixture.outbound(.open))
@@ -50,7 +51,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("without a secret, neither signature nor timestamp header is sent")
     func noSignature() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             _ = try await withWebhookSink(["url": .string(receiver.url())]) { await $0.deliver(Fixture.outbound(.open)) }
             let request = try #require(receiver.requests.first)
             #expect(request.values(of: "X-Tocsin-Signature").isEmpty)
@@ -60,7 +61,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("username and password send one Basic Authorization header")
     func basicAuth() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let settings: [String: JSONValue] = [
                 "url": .string(receiver.url()), "username": .string("tocsin"), "password": .string("pa:ss wörd"),
             ]
@@ -73,7 +74,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("bearer_token sends one Bearer Authorization header")
     func bearerAuth() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let settings: [String: JSONValue] = ["url": .string(receiver.url()), "bearer_token": .string("tok-1234567890")]
             _ = try await withWebhookSink(settings) { await $0.deliver(Fixture.outbound(.open)) }
             let request = try #require(receiver.requests.first)
@@ -83,7 +84,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("without credentials no Authorization header is sent")
     func noAuth() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             _ = try await withWebhookSink(["url": .string(receiver.url())]) { await $0.deliver(Fixture.outbound(.open)) }
             let request = try #require(receiver.requests.first)
             #expect(request.values(of: "Authorization").isEmpty)
@@ -92,7 +93,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("the extra headers map is sent as given, next to the standard headers")
     func extraHeaders() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let settings: [String: JSONValue] = [
                 "url": .string(receiver.url()),
                 "headers": .object(["X-Team": .string("storage-oncall"), "X-Api-Key": .string("k-42"), "X-Env": .string("prod")]),
@@ -110,7 +111,7 @@ struct WebhookSigningAndAuthTests {
 
     @Test("a configured header replaces Tocsin's own of the same name instead of sending it twice")
     func headerOverride() async throws {
-        try await RecordingReceiver.run(.status(200)) { receiver in
+        try await ScriptedPeer.run(.status(200)) { receiver in
             let settings: [String: JSONValue] = [
                 "url": .string(receiver.url()),
                 "headers": .object(["content-type": .string("application/vnd.ops+json"), "Authorization": .string("Token t-1")]),

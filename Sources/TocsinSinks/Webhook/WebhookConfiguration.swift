@@ -25,31 +25,18 @@ public struct WebhookConfiguration: Sendable {
     public var signingSecret: Secret?
     public var timeout: Duration
 
-    /// Every secret value, for redaction: the URL with its path and query on their own (a peer may echo
-    /// the request line), and basic credentials also in the base64 form the peer saw.
-    var secrets: [Secret] {
-        var all = [url] + Array(headers.values)
-        if let components = URLComponents(string: url.exposedValue) {
-            if components.path.count > 1 { all.append(Secret(components.path)) }
-            // Tokens are often one path segment (Slack's /services/T…/B…/XXXX); a peer may quote just that.
-            for segment in components.path.split(separator: "/") where segment.count >= 8 { all.append(Secret(String(segment))) }
-            if let query = components.query, !query.isEmpty { all.append(Secret(query)) }
-            if let encoded = components.percentEncodedQuery, !encoded.isEmpty { all.append(Secret(encoded)) }
-            // A peer may quote one query value alone (`?token=…&channel=ops` → "bad token …").
-            for item in (components.queryItems ?? []) + (components.percentEncodedQueryItems ?? []) {
-                if let value = item.value, value.count >= 4 { all.append(Secret(value)) }
-            }
-            if components.percentEncodedPath.count > 1 { all.append(Secret(components.percentEncodedPath)) }
-        }
+    /// Every secret value, for redaction: the URL with its path and query, headers, credentials and the signing key.
+    var redactor: SecretRedactor {
+        var redactor = SecretRedactor()
+        redactor.addURL(url)
+        for value in headers.values { redactor.add(value) }
         switch authorization {
         case .none: break
-        case .basic(let username, let password):
-            all.append(password)
-            all.append(Secret(Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()))
-        case .bearer(let token): all.append(token)
+        case .basic(let username, let password): redactor.addBasic(username: username, password: password)
+        case .bearer(let token): redactor.add(token)
         }
-        if let signingSecret { all.append(signingSecret) }
-        return all
+        redactor.add(signingSecret)
+        return redactor
     }
 
     public static func parse(_ integration: IntegrationConfig) -> Result<WebhookConfiguration, ConfigurationError> {

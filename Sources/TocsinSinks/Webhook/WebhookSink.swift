@@ -6,10 +6,12 @@ import TocsinCore
 public struct WebhookSink: Sink {
     public let configuration: WebhookConfiguration
     let transport: HTTPTransport
+    let redactor: SecretRedactor
 
     public init(configuration: WebhookConfiguration, transport: HTTPTransport) {
         self.configuration = configuration
         self.transport = transport
+        self.redactor = configuration.redactor
     }
 
     public static let factory = SinkFactory(type: "webhook") { integration, environment in
@@ -26,15 +28,9 @@ public struct WebhookSink: Sink {
         let headers = requestHeaders(for: outbound, body: body, now: Date())
         do {
             let answer = try await transport.post(url: configuration.url.exposedValue, headers: headers, body: body, timeout: configuration.timeout)
-            let retryAfter = HTTPStatusClassifier.parseRetryAfter(answer.header("Retry-After"), now: Date())
-            let outcome = HTTPStatusClassifier.classify(status: answer.status, retryAfter: retryAfter)
-            // Redact before cutting: a secret that straddles the cut would otherwise survive in part.
-            let detail = outcome == .delivered ? nil : String(redact("HTTP \(answer.status): \(answer.bodyPrefix)").prefix(512))
-            return SinkResult(outcome: outcome, statusCode: answer.status, detail: detail)
+            return SinkResult.fromHTTP(answer, redactor: redactor, now: Date())
         } catch {
-            // Connection refused, reset or timed out: the peer may be back soon.
-            let detail = redact("\(redactedURL(configuration.url.exposedValue)): \(error)")
-            return SinkResult(outcome: .retryable(retryAfter: nil), detail: String(detail.prefix(512)))
+            return SinkResult.transportFailure(error, url: configuration.url.exposedValue, redactor: redactor)
         }
     }
 
@@ -70,12 +66,6 @@ public struct WebhookSink: Sink {
         return headers
     }
 
-    /// Removes every configured secret from a text that may have come from the peer or a library.
-    func redact(_ text: String) -> String {
-        var result = text.replacingOccurrences(of: configuration.url.exposedValue, with: redactedURL(configuration.url.exposedValue))
-        for secret in configuration.secrets { result = secret.redact(result) }
-        return result
-    }
 }
 
 /// The `X-Tocsin-Signature` scheme: hex HMAC-SHA256 with the shared secret over `"<timestamp>.<body>"`.

@@ -6,29 +6,47 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// One request as the receiver saw it.
-struct RecordedRequest: Sendable {
-    var method: String
-    var path: String
-    var headers: [(name: String, value: String)]
-    var body: [UInt8]
-    var arrivedAt: Date
+/// One request as the peer saw it.
+public struct RecordedRequest: Sendable {
+    public var method: String
+    /// The path without the query.
+    public var path: String
+    /// The query string as sent (percent-encoded), without the `?`; empty when there was none.
+    public var query: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var arrivedAt: Date
+
+    /// The decoded value of one query parameter.
+    public func queryValue(_ name: String) -> String? {
+        URLComponents(string: "http://peer/?\(query)")?.queryItems?.first { $0.name == name }?.value
+    }
+
+    /// The body parsed as JSON (Foundation objects), or nil when it is not JSON.
+    public func json() -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(body))
+    }
+
+    /// The body as a JSON object, or nil.
+    public func jsonObject() -> [String: Any]? {
+        json() as? [String: Any]
+    }
 
     /// Every value of a header, in the order received (names compared without case).
-    func values(of name: String) -> [String] {
+    public func values(of name: String) -> [String] {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
     /// The first value of a header.
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         values(of: name).first
     }
 
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// How the receiver answers one request.
-indirect enum ScriptedAnswer: Sendable {
+public indirect enum ScriptedAnswer: Sendable {
     /// A status with optional headers and a text body.
     case status(Int, headers: [String: String] = [:], body: String = "")
     /// A status with a body of `bytes` filler bytes.
@@ -37,13 +55,26 @@ indirect enum ScriptedAnswer: Sendable {
     case echo(Int, extra: String = "")
     /// Waits, then answers. The wait ends early only when the receiver is shut down.
     case after(Duration, ScriptedAnswer)
+    /// No answer at all: the connection is closed as soon as the request has arrived.
+    case dropConnection
+
+    /// A JSON body with `Content-Type: application/json`.
+    public static func json(_ code: Int, _ body: String, headers: [String: String] = [:]) -> ScriptedAnswer {
+        var all = headers
+        all["Content-Type"] = "application/json"
+        return .status(code, headers: all, body: body)
+    }
 }
 
-/// A real HTTP/1.1 server on 127.0.0.1 (Hummingbird 2, port chosen by the kernel) that records every request and
+/// A real HTTP/1.1 server (a fake of a service: webhook receiver, PagerDuty, Slack…) on 127.0.0.1 (Hummingbird 2, port chosen by the kernel) that records every request and
 /// answers from a script. Answers are taken in order; the last one repeats.
-final class RecordingReceiver: Sendable {
+public final class ScriptedPeer: Sendable {
+    /// Answers computed from the request: for fakes that keep state (a created incident, a posted message).
+    public typealias Handler = @Sendable (RecordedRequest) -> ScriptedAnswer
+
     private struct State {
         var script: [ScriptedAnswer]
+        var handler: Handler?
         var requests: [RecordedRequest] = []
         var port = 0
     }
@@ -55,21 +86,40 @@ final class RecordingReceiver: Sendable {
     }
 
     /// The port the receiver listens on.
-    var port: Int { state.withLock { $0.port } }
+    public var port: Int { state.withLock { $0.port } }
 
     /// The requests received so far, in arrival order.
-    var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
 
     /// A URL on this receiver.
-    func url(_ path: String = "/hook") -> String { "http://127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String = "/hook") -> String { "http://127.0.0.1:\(port)\(path)" }
 
     /// Replaces the answers for the requests still to come.
-    func script(_ answers: ScriptedAnswer...) {
-        state.withLock { $0.script = answers }
+    public func script(_ answers: ScriptedAnswer...) {
+        state.withLock {
+            $0.script = answers
+            $0.handler = nil
+        }
     }
 
-    private func nextAnswer() -> ScriptedAnswer {
-        state.withLock { state in
+    /// Answers every request still to come with `handler`.
+    public func handle(_ handler: @escaping Handler) {
+        state.withLock { $0.handler = handler }
+    }
+
+    /// Waits (bounded) until `predicate` holds for the requests received so far; returns whether it did.
+    public func waitUntil(timeout: Duration = .seconds(30), _ predicate: @Sendable ([RecordedRequest]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if predicate(requests) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return predicate(requests)
+    }
+
+    private func nextAnswer(for request: RecordedRequest) -> ScriptedAnswer {
+        if let handler = state.withLock({ $0.handler }) { return handler(request) }
+        return state.withLock { state in
             if state.script.count > 1 { return state.script.removeFirst() }
             return state.script.first ?? .status(200)
         }
@@ -81,16 +131,17 @@ final class RecordingReceiver: Sendable {
         let body = try await request.collectBody(upTo: 64 * 1024 * 1024)
         let recorded = RecordedRequest(
             method: request.method.rawValue,
-            path: request.head.path ?? "",
+            path: request.uri.path,
+            query: request.uri.query ?? "",
             headers: request.headers.map { (name: $0.name.rawName, value: $0.value) },
             body: Array(body.readableBytesView),
             arrivedAt: arrivedAt
         )
         state.withLock { $0.requests.append(recorded) }
-        return await Self.answer(nextAnswer(), to: recorded)
+        return try await Self.answer(nextAnswer(for: recorded), to: recorded)
     }
 
-    private static func answer(_ answer: ScriptedAnswer, to request: RecordedRequest) async -> Response {
+    private static func answer(_ answer: ScriptedAnswer, to request: RecordedRequest) async throws -> Response {
         switch answer {
         case .status(let code, let headers, let body):
             return response(code, headers: headers, body: ByteBuffer(string: body))
@@ -103,7 +154,9 @@ final class RecordingReceiver: Sendable {
         case .after(let delay, let then):
             // Cancelled when the receiver shuts down, so a test never waits the whole delay at the end.
             try? await Task.sleep(for: delay)
-            return await Self.answer(then, to: request)
+            return try await Self.answer(then, to: request)
+        case .dropConnection:
+            throw PeerDroppedConnection()
         }
     }
 
@@ -115,15 +168,18 @@ final class RecordingReceiver: Sendable {
         return Response(status: HTTPResponse.Status(code: code), headers: fields, body: ResponseBody(byteBuffer: body))
     }
 
-    struct DidNotStart: Error {}
+    public struct DidNotStart: Error {}
+
+    /// Thrown by the responder to close the connection without an answer.
+    struct PeerDroppedConnection: Error {}
 
     /// Runs a receiver for the duration of `body`, then shuts it down gracefully (in-flight slow answers are
     /// cancelled after a short grace period).
-    static func run<T>(
+    public static func run<T>(
         _ script: ScriptedAnswer...,
-        body: (RecordingReceiver) async throws -> T
+        body: (ScriptedPeer) async throws -> T
     ) async throws -> T {
-        let receiver = RecordingReceiver(script: script.isEmpty ? [.status(200)] : script)
+        let receiver = ScriptedPeer(script: script.isEmpty ? [.status(200)] : script)
         var logger = Logger(label: "recording-receiver")
         logger.logLevel = .error
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -168,7 +224,7 @@ final class RecordingReceiver: Sendable {
     }
 
     /// A loopback port that nothing listens on: one a receiver used and has closed.
-    static func closedPort() async throws -> Int {
+    public static func closedPort() async throws -> Int {
         try await run(.status(200)) { $0.port }
     }
 }

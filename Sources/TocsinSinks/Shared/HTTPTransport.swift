@@ -8,8 +8,14 @@ import TocsinCore
 public struct HTTPAnswer: Sendable {
     public var status: Int
     public var headers: [(String, String)]
-    /// The start of the body (at most 4 KiB).
+    /// The start of the body (at most 64 KiB: enough for the JSON answers sinks read ids from).
     public var bodyPrefix: String
+
+    public init(status: Int, headers: [(String, String)], bodyPrefix: String) {
+        self.status = status
+        self.headers = headers
+        self.bodyPrefix = bodyPrefix
+    }
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -43,16 +49,22 @@ public struct HTTPTransport: Sendable {
     /// cut off), and the client's read timeout ends a peer that stops sending altogether. A task group racing a
     /// timer would do the same at a cost per delivery that showed in the benchmark.
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPAnswer {
+        try await send(.POST, url: url, headers: headers, body: body, timeout: timeout)
+    }
+
+    /// Any method; `body` nil sends none (GET).
+    public func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws -> HTTPAnswer {
         let deadline = ContinuousClock.now + timeout
         var request = HTTPClientRequest(url: url)
-        request.method = .POST
+        request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
         // Keep the start of the answer for the delivery record and read the rest away.
+        let keep = 64 * 1024
         var prefix: [UInt8] = []
         for try await chunk in response.body {
-            if prefix.count < 4096 { prefix += chunk.readableBytesView.prefix(4096 - prefix.count) }
+            if prefix.count < keep { prefix += chunk.readableBytesView.prefix(keep - prefix.count) }
             if ContinuousClock.now > deadline { throw HTTPTransportTimeout(timeout: timeout) }
         }
         let text = String(decoding: prefix, as: UTF8.self)
@@ -72,4 +84,24 @@ public func redactedURL(_ url: String) -> String {
     guard let components = URLComponents(string: url), let host = components.host else { return "<url>" }
     let port = components.port.map { ":\($0)" } ?? ""
     return "\(components.scheme ?? "http")://\(host)\(port)/…"
+}
+
+extension SinkResult {
+    /// The usual reading of an HTTP answer: 2xx delivered; 408, 429 and 5xx retryable (honouring `Retry-After`);
+    /// anything else permanent. The detail of a failure quotes the answer with every secret removed.
+    public static func fromHTTP(_ answer: HTTPAnswer, redactor: SecretRedactor, now: Date) -> SinkResult {
+        let retryAfter = HTTPStatusClassifier.parseRetryAfter(answer.header("Retry-After"), now: now)
+        let outcome = HTTPStatusClassifier.classify(status: answer.status, retryAfter: retryAfter)
+        return SinkResult(outcome: outcome, statusCode: answer.status, detail: outcome == .delivered ? nil : failureDetail(answer, redactor: redactor))
+    }
+
+    /// `HTTP 400: <start of the body>`, redacted.
+    public static func failureDetail(_ answer: HTTPAnswer, redactor: SecretRedactor) -> String {
+        redactor.redact("HTTP \(answer.status): \(answer.bodyPrefix)")
+    }
+
+    /// The connection failed, was refused or timed out: the service may be back soon.
+    public static func transportFailure(_ error: any Error, url: String, redactor: SecretRedactor) -> SinkResult {
+        SinkResult(outcome: .retryable(retryAfter: nil), detail: redactor.redact("\(redactedURL(url)): \(error)"))
+    }
 }
