@@ -4,15 +4,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the suite starts itself: Prometheus, for the "use Tocsin as Prometheus' Alertmanager" test.
+# Debian packages the suite starts itself: Prometheus, for the "use Tocsin as Prometheus' Alertmanager" test;
+# aiosmtpd, the real SMTP server the e-mail sink is tested against; jsonschema, which validates PagerDuty
+# payloads and Teams cards against the services' published schemas; openssl, which makes the SMTP test's
+# certificate authority.
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing test peers: ${missing[*]}"
     sudo_cmd=()
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# PyPI packages for the `python3` on PATH (the tests run that one): aiosmtpd and jsonschema.
+python_missing=()
+python3 -c "import aiosmtpd" >/dev/null 2>&1 || python_missing+=(aiosmtpd)
+python3 -c "import jsonschema" >/dev/null 2>&1 || python_missing+=(jsonschema)
+if [ ${#python_missing[@]} -gt 0 ]; then
+    echo "installing Python test peers: ${python_missing[*]}"
+    python3 -m pip install --quiet "${python_missing[@]}"
 fi
 
 # Build everything first: the crash test starts the real `tocsin` executable as a child process.
