@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import TocsinCore
+import TocsinSinks
 import TocsinStore
 
 /// The HTTP API: native ingest, Alertmanager-compatible ingest, queries, deliveries, routing preview,
@@ -22,6 +23,8 @@ struct API: Sendable {
         router.get("/api/v1/events") { request, _ in try await getEvents(request) }
         router.get("/api/v1/deliveries") { request, _ in try await getDeliveries(request) }
         router.post("/api/v1/deliveries/{id}/retry") { _, context in try await retryDelivery(try context.parameters.require("id")) }
+        router.get("/api/v1/integrations") { _, _ in try listIntegrations() }
+        router.post("/api/v1/integrations/{name}/test") { _, context in try await testIntegration(try context.parameters.require("name")) }
         router.post("/api/v1/route-preview") { request, _ in try await routePreview(request) }
         router.get("/metrics") { _, _ in try await metrics() }
         router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
@@ -213,6 +216,39 @@ struct API: Sendable {
                 message: "the delivery is \(status.rawValue); only failed and dead deliveries can be retried"
             )
         }
+    }
+
+    struct IntegrationSummary: Encodable {
+        var name: String
+        var type: String
+        var concurrency: Int
+        /// `120/1m`, or nil when unlimited.
+        var rateLimit: String?
+        var timeoutSeconds: Double
+    }
+
+    /// Names and types only: settings hold secrets and stay in the configuration.
+    func listIntegrations() throws -> Response {
+        let items = runtime.configuration.integrations.map { integration in
+            IntegrationSummary(
+                name: integration.name,
+                type: integration.type,
+                concurrency: integration.delivery.concurrency,
+                rateLimit: SinkRegistry.rateLimit(for: integration)?.description,
+                timeoutSeconds: integration.delivery.timeout.seconds
+            )
+        }
+        return try JSONResponse.make(["integrations": items])
+    }
+
+    /// Sends a marked test message and reports the service's answer: 200 when it was delivered, 502 when the
+    /// service refused it or could not be reached (the body says why either way).
+    func testIntegration(_ name: String) async throws -> Response {
+        guard let integration = runtime.configuration.integrations.first(where: { $0.name == name }), let sink = runtime.sinks[name] else {
+            throw APIError(status: .notFound, reason: "not_found", field: "name", message: "no integration named '\(name)'")
+        }
+        let result = await IntegrationTester.send(through: sink, integration: integration, now: runtime.clock())
+        return try JSONResponse.make(["test": result], status: result.delivered ? .ok : .badGateway)
     }
 
     struct RoutePreview: Encodable {

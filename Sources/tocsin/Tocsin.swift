@@ -12,7 +12,7 @@ struct Tocsin: AsyncParsableCommand {
         commandName: "tocsin",
         abstract: "A self-hosted notification hub: alerts in, notifications out, none lost.",
         version: TocsinVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Route.self]
+        subcommands: [Serve.self, CheckConfig.self, Route.self, TestIntegration.self]
     )
 }
 
@@ -127,6 +127,53 @@ struct CheckConfig: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("\(file): OK (\(configuration.integrations.count) integration(s))")
+    }
+}
+
+struct TestIntegration: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-integration",
+        abstract: "Send a clearly marked test message through one integration and show the service's answer.",
+        discussion: "Exits 0 when the service accepted the message, 1 when it refused it or could not be reached, 2 on a bad configuration."
+    )
+
+    @Argument(help: "The integration's name in the configuration file.")
+    var name: String
+
+    @Option(help: "Configuration file (tocsin.yml).")
+    var config: String
+
+    func run() async throws {
+        let configuration: TocsinConfiguration
+        do {
+            configuration = try loadConfiguration(path: config, dataDirectory: nil)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard let integration = configuration.integrations.first(where: { $0.name == name }) else {
+            let known = configuration.integrations.map(\.name).joined(separator: ", ")
+            FileHandle.standardError.write(Data("no integration named '\(name)' (configured: \(known.isEmpty ? "none" : known))\n".utf8))
+            throw ExitCode(2)
+        }
+        let client = HTTPTransport.makeClient()
+        // Sink state stays in memory: a test message must not touch the server's store, which may be in use.
+        let environment = SinkEnvironment(http: HTTPTransport(client: client), publicURL: configuration.server.publicURL)
+        let sink: any Sink
+        switch SinkRegistry.makeSinks(for: [integration], environment: environment) {
+        case .success(let sinks):
+            guard let built = sinks[integration.name] else { throw ExitCode(2) }
+            sink = built
+        case .failure(let error):
+            try await client.shutdown()
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let result = await IntegrationTester.send(through: sink, integration: integration, now: Date())
+        await sink.shutdown()
+        try await client.shutdown()
+        print(result.summary)
+        if !result.delivered { throw ExitCode(1) }
     }
 }
 

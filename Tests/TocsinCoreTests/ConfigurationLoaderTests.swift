@@ -256,6 +256,33 @@ struct ConfigurationLoaderTests {
         #expect(log.settings["path"] == .string("/tmp/x.log"))
     }
 
+    @Test("rate_limit and server.public_url parse; bad values are problems with their paths")
+    func rateLimitAndPublicURL() throws {
+        let yaml = """
+            server: {public_url: "https://tocsin.example.com/"}
+            integrations:
+              - {name: a, type: webhook, url: "http://127.0.0.1:1/x", rate_limit: 60/30s}
+              - {name: b, type: webhook, url: "http://127.0.0.1:1/x", rate_limit: none}
+              - {name: c, type: webhook, url: "http://127.0.0.1:1/x"}
+            """
+        let config = try makeLoader().load(yaml: yaml)
+        #expect(config.server.publicURL == "https://tocsin.example.com")
+        #expect(config.integrations[0].delivery.rateLimit == .limit(RateLimit(count: 60, period: .seconds(30))))
+        #expect(config.integrations[1].delivery.rateLimit == .unlimited)
+        #expect(config.integrations[2].delivery.rateLimit == .serviceDefault)
+        #expect(config.integrations[0].settings["rate_limit"] == nil)
+
+        let problems = configProblems(
+            """
+            server: {public_url: "tocsin.example.com"}
+            integrations:
+              - {name: a, type: webhook, url: "http://127.0.0.1:1/x", rate_limit: fast}
+            """
+        )
+        #expect(problems.at("server.public_url")?.message.contains("tocsin.example.com") == true, "\(problems)")
+        #expect(problems.at("integrations[0].rate_limit")?.message.contains("fast") == true, "\(problems)")
+    }
+
     @Test("bad retry and concurrency settings are problems")
     func badRetrySettings() {
         let yaml = """

@@ -82,4 +82,31 @@ struct CommandLineTests {
         #expect(criticalLines.contains("ops-hook\tvia global.error"))
         #expect(criticalLines.contains("alert-log\tvia global.error"))
     }
+
+    @Test("test-integration sends a marked message, prints the service's answer, and exits by outcome")
+    func testTestIntegration() async throws {
+        try await ScriptedPeer.run(.status(200, body: "ok"), .echo(403, extra: "forbidden")) { peer in
+            let directory = makeTemporaryDirectory("tocsin-cli")
+            let file = directory + "/t.yml"
+            try """
+            integrations:
+              - {name: ops-hook, type: webhook, url: "\(peer.url())", bearer_token: "tok-CLI-SECRET-42"}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+            let (okStatus, okLines) = try await run(["test-integration", "ops-hook", "--config", file])
+            #expect(okStatus == 0, "\(okLines)")
+            #expect(okLines.first?.contains("ops-hook (webhook): delivered (HTTP 200)") == true, "\(okLines)")
+            #expect(peer.requests.first?.bodyText.contains("tocsin_test") == true)
+
+            let (refusedStatus, refusedLines) = try await run(["test-integration", "ops-hook", "--config", file])
+            #expect(refusedStatus == 1)
+            let output = refusedLines.joined(separator: "\n")
+            #expect(output.contains("permanent (HTTP 403)"), "\(output)")
+            #expect(output.contains("forbidden"))
+            #expect(!output.contains("tok-CLI-SECRET-42"), "\(output)")
+
+            let (unknownStatus, unknownLines) = try await run(["test-integration", "nobody", "--config", file])
+            #expect(unknownStatus == 2)
+            #expect(unknownLines.contains { $0.contains("no integration named 'nobody' (configured: ops-hook)") })
+        }
+    }
 }

@@ -30,7 +30,7 @@ def main() -> int:
     schema = root
     if len(sys.argv) == 4:
         # A schema inside a larger document: keep the root reachable so that its $refs resolve.
-        schema = {"$ref": "#" + sys.argv[3], **{k: v for k, v in root.items() if k in ("components", "definitions")}}
+        schema = {"$ref": "#" + sys.argv[3], **{k: v for k, v in root.items() if k in ("components", "definitions", "paths")}}
     cls = validators.validator_for(root, default=jsonschema.Draft7Validator)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
