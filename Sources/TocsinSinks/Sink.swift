@@ -88,6 +88,8 @@ public enum SinkRegistry {
         uniqueKeysWithValues: [
             WebhookSink.factory,
             LogFileSink.factory,
+            SlackSink.factory,
+            TeamsSink.factory,
         ].map { ($0.type, $0) }
     )
 
