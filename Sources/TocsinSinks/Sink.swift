@@ -90,6 +90,8 @@ public enum SinkRegistry {
             LogFileSink.factory,
             SlackSink.factory,
             TeamsSink.factory,
+            PagerDutySink.factory,
+            OpsGenieSink.factory,
         ].map { ($0.type, $0) }
     )
 
