@@ -92,6 +92,7 @@ public enum SinkRegistry {
             TeamsSink.factory,
             PagerDutySink.factory,
             OpsGenieSink.factory,
+            ServiceNowSink.factory,
         ].map { ($0.type, $0) }
     )
 
