@@ -19,10 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# PyPI packages for the `python3` on PATH (the tests run that one): aiosmtpd and jsonschema.
+# PyPI packages for the `python3` on PATH (the tests run that one): aiosmtpd, jsonschema, rfc3339-validator.
 python_missing=()
 python3 -c "import aiosmtpd" >/dev/null 2>&1 || python_missing+=(aiosmtpd)
 python3 -c "import jsonschema" >/dev/null 2>&1 || python_missing+=(jsonschema)
+# jsonschema checks `format: date-time` only when this one is present.
+python3 -c "import rfc3339_validator" >/dev/null 2>&1 || python_missing+=(rfc3339-validator)
 if [ ${#python_missing[@]} -gt 0 ]; then
     echo "installing Python test peers: ${python_missing[*]}"
     python3 -m pip install --quiet "${python_missing[@]}"

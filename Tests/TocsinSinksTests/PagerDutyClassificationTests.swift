@@ -157,7 +157,7 @@ struct PagerDutyClassificationTests {
         fake.failNext(.dropConnection)
         try await fake.run { peer in
             let result = try await withPagerDutySink(PagerDutyTest.settings(url: peer.url(""))) { await $0.deliver(PagerDutyTest.outbound(.open)) }
-            // Hummingbird turns the dropped connection into a 500 or closes it: retryable either way.
+            // The answer is lost mid-way: the sink cannot know whether PagerDuty took the event, so it retries.
             #expect(result.outcome == .retryable(retryAfter: nil))
             #expect(fake.openAlerts.isEmpty)
         }

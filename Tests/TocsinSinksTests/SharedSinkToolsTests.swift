@@ -65,7 +65,7 @@ struct SharedSinkToolsTests {
 
     static let specs = [
         TemplateSpec(name: "title", defaultText: "[{{status_upper}}] {{summary}}"),
-        TemplateSpec(name: "body", defaultText: "{{#labels}}{{name}}={{value}}\n{{/labels}}{{#link}}{{link}}{{/link}}", required: false),
+        TemplateSpec(name: "body", defaultText: "{{#labels}}{{name}}={{value}}\n{{/labels}}{{#has_link}}{{link}}{{/has_link}}", required: false),
         TemplateSpec(name: "html", defaultText: "<b>{{summary}}</b>", escaping: .html),
         TemplateSpec(name: "mrkdwn", defaultText: "*{{summary}}*", escaping: .slack),
     ]
@@ -89,6 +89,8 @@ struct SharedSinkToolsTests {
         let resolve = MessageContext(TestNotification.samples(integration: "pager")[1], publicURL: nil)
         #expect(templates.render("title", resolve) == "[RESOLVED] Disk usage above 80 % on node-1")
         #expect(resolve["link"] == "")
+        #expect(resolve.values["has_link"] as? Bool == false)
+        #expect(templates.render("body", resolve) == "alertname=DiskUsageHigh\ncluster=prod\ndc=dc1\nnode=node-1")
     }
 
     @Test("escaping follows the template's kind: none for text, HTML for e-mail, &<> for Slack mrkdwn")

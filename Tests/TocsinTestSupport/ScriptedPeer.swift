@@ -55,7 +55,7 @@ public indirect enum ScriptedAnswer: Sendable {
     case echo(Int, extra: String = "")
     /// Waits, then answers. The wait ends early only when the receiver is shut down.
     case after(Duration, ScriptedAnswer)
-    /// No answer at all: the connection is closed as soon as the request has arrived.
+    /// The connection is closed in the middle of the answer (after the status line): the answer is lost.
     case dropConnection
 
     /// A JSON body with `Content-Type: application/json`.
@@ -156,7 +156,9 @@ public final class ScriptedPeer: Sendable {
             try? await Task.sleep(for: delay)
             return try await Self.answer(then, to: request)
         case .dropConnection:
-            throw PeerDroppedConnection()
+            // A thrown responder error would become a tidy 500; failing the body after the head instead makes the
+            // server close the connection mid-answer, which is what the client of a crashed peer sees.
+            return Response(status: .ok, body: ResponseBody { _ in throw PeerDroppedConnection() })
         }
     }
 
@@ -170,7 +172,7 @@ public final class ScriptedPeer: Sendable {
 
     public struct DidNotStart: Error {}
 
-    /// Thrown by the responder to close the connection without an answer.
+    /// Fails a response body, so that the server closes the connection mid-answer.
     struct PeerDroppedConnection: Error {}
 
     /// Runs a receiver for the duration of `body`, then shuts it down gracefully (in-flight slow answers are

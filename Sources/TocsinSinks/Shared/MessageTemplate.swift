@@ -124,7 +124,11 @@ public struct MessageContext: @unchecked Sendable {
             values["details"] = details.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value.compactText] }
             values["has_details"] = !details.isEmpty
         }
-        values["link"] = MessageContext.link(for: event, publicURL: publicURL) ?? ""
+        let link = MessageContext.link(for: event, publicURL: publicURL) ?? ""
+        values["link"] = link
+        // swift-mustache renders a section for any string, even an empty one: templates test these flags instead.
+        values["has_link"] = !link.isEmpty
+        values["has_description"] = !(event.description ?? "").isEmpty
         self.values = values
     }
 

@@ -49,7 +49,6 @@ public final class ServiceNowFake: Sendable {
         /// Does the work at once but answers only after `delay` (the client gives up first).
         case slow(Duration)
         /// Does the work but answers only after 30 seconds: the client gives up first and never learns it succeeded.
-        /// (ScriptedPeer's `.dropConnection` reaches the client as an empty 500, not as a lost answer.)
         case answerLost
     }
 
