@@ -164,7 +164,9 @@ public struct ConfigurationLoader: Sendable {
                     } else if let limit = RateLimit.parse(text) {
                         delivery.rateLimit = .limit(limit)
                     } else {
-                        problems.append(ConfigProblem(path: fieldPath, message: "expected COUNT/PERIOD such as 120/min, 1/s or 60/30s, or none; got '\(text)'"))
+                        problems.append(
+                            ConfigProblem(path: fieldPath, message: "expected COUNT/PERIOD such as 120/min, 1/s or 60/30s, or none; got '\(text)'")
+                        )
                     }
                 case "retry":
                     parseRetry(field, at: fieldPath, into: &delivery, problems: &problems)

@@ -121,7 +121,10 @@ struct SharedSinkToolsTests {
         ])
         _ = bad.templates(Self.specs, publicURL: nil)
         let problems = bad.finish()?.problems ?? []
-        #expect(problems.contains { $0.path == "integrations[3].templates.title" && $0.message.contains("not a valid Mustache template") }, "\(problems)")
+        #expect(
+            problems.contains { $0.path == "integrations[3].templates.title" && $0.message.contains("not a valid Mustache template") },
+            "\(problems)"
+        )
         #expect(problems.contains { $0.path == "integrations[3].templates.subject" && $0.message.contains("unknown template") }, "\(problems)")
 
         var empty = reader(["templates": .object(["title": .string("{{no_such_field}}")])])

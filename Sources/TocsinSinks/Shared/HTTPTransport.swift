@@ -92,7 +92,11 @@ extension SinkResult {
     public static func fromHTTP(_ answer: HTTPAnswer, redactor: SecretRedactor, now: Date) -> SinkResult {
         let retryAfter = HTTPStatusClassifier.parseRetryAfter(answer.header("Retry-After"), now: now)
         let outcome = HTTPStatusClassifier.classify(status: answer.status, retryAfter: retryAfter)
-        return SinkResult(outcome: outcome, statusCode: answer.status, detail: outcome == .delivered ? nil : failureDetail(answer, redactor: redactor))
+        return SinkResult(
+            outcome: outcome,
+            statusCode: answer.status,
+            detail: outcome == .delivered ? nil : failureDetail(answer, redactor: redactor)
+        )
     }
 
     /// `HTTP 400: <start of the body>`, redacted.
