@@ -109,4 +109,29 @@ struct CommandLineTests {
             #expect(unknownLines.contains { $0.contains("no integration named 'nobody' (configured: ops-hook)") })
         }
     }
+
+    @Test("check-config fails on a broken message template, naming the template, before any page is sent")
+    func testCheckConfigBrokenTemplate() async throws {
+        let directory = makeTemporaryDirectory("tocsin-cli")
+        let file = directory + "/templates.yml"
+        try """
+        integrations:
+          - name: pager
+            type: pagerduty
+            routing_key: "0123456789abcdef0123456789abcdef"
+            templates:
+              summary: "{{#labels}}{{name}} is unclosed"
+          - name: chat
+            type: slack
+            url: "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+            templates:
+              title: "{{no_such_field}}"
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, lines) = try await run(["check-config", file])
+        #expect(status == 1)
+        let output = lines.joined(separator: "\n")
+        #expect(output.contains("integrations[0].templates.summary: is not a valid Mustache template"), "\(output)")
+        #expect(output.contains("integrations[1].templates.title: renders to nothing"), "\(output)")
+        #expect(!output.contains("0123456789abcdef0123456789abcdef"))
+    }
 }
