@@ -88,6 +88,7 @@ public enum SinkRegistry {
         uniqueKeysWithValues: [
             WebhookSink.factory,
             LogFileSink.factory,
+            EmailSink.factory,
             SlackSink.factory,
             TeamsSink.factory,
             PagerDutySink.factory,
