@@ -41,14 +41,18 @@ final class Doorbell: Sendable {
     private func waitForRing() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLockedValue { state -> Bool in
+                let (resumeNow, displaced) = state.withLockedValue { state -> (Bool, CheckedContinuation<Void, Never>?) in
                     if state.rung || Task.isCancelled {
                         state.rung = false
-                        return true
+                        return (true, nil)
                     }
+                    // One waiter is the contract; a second one wakes the first rather than leaving it suspended
+                    // forever (a spurious wake-up is harmless: every loop looks again after waking).
+                    let displaced = state.waiter
                     state.waiter = continuation
-                    return false
+                    return (false, displaced)
                 }
+                displaced?.resume()
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
