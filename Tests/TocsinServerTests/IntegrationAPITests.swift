@@ -83,22 +83,23 @@ struct IntegrationAPITests {
         }
     }
 
-    @Test("the dispatcher holds sends to the integration's rate limit: 5 alerts at 2/s arrive over at least 1.5 s")
+    @Test("the dispatcher holds sends to the integration's rate limit: 4 alerts at 1/s are spread over about 3 s")
     func rateLimitSpacesDeliveries() async throws {
         try await ScriptedPeer.run(.status(200)) { peer in
-            let (runtime, _) = try await makeRuntime(yaml: yaml(url: peer.url(), extra: "rate_limit: 2/s"))
+            let (runtime, _) = try await makeRuntime(yaml: yaml(url: peer.url(), extra: "rate_limit: 1/s"))
             // The router test mode runs the application's services (the dispatcher among them) while the closure runs.
             defer { Task { await runtime.shutdown() } }
             try await runtime.application().test(.router) { client in
-                let events = (1...5).map { #"{"severity":"warning","category":"nodes","summary":"n\#($0) slow","labels":{"node":"n\#($0)"}}"# }
+                let events = (1...4).map { #"{"severity":"warning","category":"nodes","summary":"n\#($0) slow","labels":{"node":"n\#($0)"}}"# }
                 let posted = try await client.post("/api/v1/events", "[\(events.joined(separator: ","))]")
                 #expect(posted.status == .accepted)
-                #expect(await peer.waitUntil(timeout: .seconds(30)) { $0.count == 5 })
+                #expect(await peer.waitUntil(timeout: .seconds(30)) { $0.count == 4 })
             }
             let times = peer.requests.map(\.arrivedAt).sorted()
-            try #require(times.count == 5)
-            // A burst of two, then one every half second: the fifth comes at least 1.5 s after the first.
-            #expect(times[4].timeIntervalSince(times[0]) >= 1.4, "\(times)")
+            try #require(times.count == 4)
+            // The sends are released at 0, 1, 2 and 3 s (unlimited, all four arrive within milliseconds). Arrival times
+            // also carry each send's own latency, so the bound leaves a second for a slow first send on a busy machine.
+            #expect(times[3].timeIntervalSince(times[0]) >= 2.0, "\(times)")
         }
     }
 }
