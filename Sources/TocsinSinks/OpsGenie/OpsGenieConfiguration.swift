@@ -166,16 +166,7 @@ public struct OpsGenieConfiguration: Sendable {
             reader.problem("api_key", "must be an Opsgenie API key (a UUID like 01234567-89ab-cdef-0123-456789abcdef), got \(key.count) characters")
         }
         let region = Region(rawValue: reader.oneOf("region", Region.allCases.map(\.rawValue), default: Region.us.rawValue)) ?? .us
-        var baseURL: String?
-        if let url = reader.string("url") {
-            if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URLComponents(string: url)?.host == nil {
-                reader.problem("url", "must be an http:// or https:// URL")
-            } else if integration.settings["region"] != nil {
-                reader.problem("url", "give either region or url, not both")
-            } else {
-                baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
-            }
-        }
+        let baseURL = reader.baseURLOverride()
         let responders = parseResponders(integration.settings["responders"], reader: &reader)
         let tags = parseTags(integration.settings["tags"], reader: &reader)
         let templates = reader.templates(templateSpecs, publicURL: publicURL)

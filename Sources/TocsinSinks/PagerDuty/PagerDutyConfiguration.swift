@@ -124,16 +124,7 @@ public struct PagerDutyConfiguration: Sendable {
                 )
             }
         }
-        var baseURL: String?
-        if let url = reader.string("url") {
-            if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URLComponents(string: url)?.host == nil {
-                reader.problem("url", "must be an http:// or https:// URL")
-            } else if integration.settings["region"] != nil {
-                reader.problem("url", "give either region or url, not both")
-            } else {
-                baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
-            }
-        }
+        let baseURL = reader.baseURLOverride()
         var source = reader.string("source")
         if let text = source, text.trimmingCharacters(in: .whitespaces).isEmpty {
             reader.problem("source", "must not be empty (leave it out to take the source from the labels)")

@@ -72,6 +72,25 @@ public struct SettingsReader {
         return text
     }
 
+    /// Whether `text` is an absolute http:// or https:// URL with a host.
+    public static func isHTTPURL(_ text: String) -> Bool {
+        (text.hasPrefix("https://") || text.hasPrefix("http://")) && URLComponents(string: text)?.host?.isEmpty == false
+    }
+
+    /// `url`: a base URL that replaces the one chosen by `region` (for a proxy or a test double), without its
+    /// trailing `/`. Giving both is a problem: which one wins would be a guess.
+    public mutating func baseURLOverride(_ key: String = "url", instead regionKey: String = "region") -> String? {
+        guard let url = string(key) else { return nil }
+        if !Self.isHTTPURL(url) {
+            problem(key, "must be an http:// or https:// URL")
+        } else if integration.settings[regionKey] != nil {
+            problem(key, "give either \(regionKey) or \(key), not both")
+        } else {
+            return url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return nil
+    }
+
     public mutating func problem(_ key: String, _ message: String) {
         problems.append(ConfigProblem(path: "\(integration.path).\(key)", message: message))
     }

@@ -53,7 +53,7 @@ public struct SlackConfiguration: Sendable {
         case (let url?, nil):
             if url.exposedValue.isEmpty {
                 reader.problem("url", "must not be empty")
-            } else if !isHTTPURL(url.exposedValue) {
+            } else if !SettingsReader.isHTTPURL(url.exposedValue) {
                 reader.problem("url", "must start with https:// (an incoming webhook URL)")
             } else {
                 mode = .webhook(url: url)
@@ -68,7 +68,7 @@ public struct SlackConfiguration: Sendable {
             if channel == nil { reader.problem("channel", "is required with token (bot mode)") }
             var apiURL = apiURLText ?? defaultAPIURL
             while apiURL.hasSuffix("/") { apiURL.removeLast() }
-            if !isHTTPURL(apiURL) {
+            if !SettingsReader.isHTTPURL(apiURL) {
                 reader.problem("api_url", "must start with http:// or https://")
             }
             mode = .bot(token: token, apiURL: apiURL)
@@ -93,9 +93,5 @@ public struct SlackConfiguration: Sendable {
                 templates: templates
             )
         )
-    }
-
-    static func isHTTPURL(_ text: String) -> Bool {
-        (text.hasPrefix("https://") || text.hasPrefix("http://")) && URLComponents(string: text)?.host?.isEmpty == false
     }
 }

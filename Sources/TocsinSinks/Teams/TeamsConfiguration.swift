@@ -27,7 +27,7 @@ public struct TeamsConfiguration: Sendable {
     public static func parse(_ integration: IntegrationConfig, publicURL: String? = nil) -> Result<TeamsConfiguration, ConfigurationError> {
         var reader = SettingsReader(integration)
         let url = reader.string("url", required: true) ?? ""
-        if !url.isEmpty && !SlackConfiguration.isHTTPURL(url) {
+        if !url.isEmpty && !SettingsReader.isHTTPURL(url) {
             reader.problem("url", "must start with https:// (a Teams Workflows webhook URL)")
         }
         let format = Format(rawValue: reader.oneOf("format", [Format.adaptiveCard.rawValue, Format.messageCard.rawValue], default: "adaptive_card"))
