@@ -1,0 +1,280 @@
+import Foundation
+
+/// The rules and the consensus detector a configuration enables.
+public struct DetectorSettings: Sendable, Hashable {
+    public var rules: [ThresholdRule]
+    public var consensus: GossipConsensusRule?
+
+    public init(rules: [ThresholdRule] = [], consensus: GossipConsensusRule? = nil) {
+        self.rules = rules
+        self.consensus = consensus
+    }
+}
+
+/// Evaluates threshold rules per series and the gossip consensus detector. A pure state machine: time is passed in,
+/// nothing is read from a clock, and alert events are returned only on transitions (open, severity change, resolve).
+public struct DetectorEngine: Sendable {
+    public private(set) var settings: DetectorSettings
+    private var states: [[String: SeriesState]]
+    private var denominators: [[String: (value: Double, at: Date)]]
+    private var consensus: GossipConsensusDetector?
+
+    public init(settings: DetectorSettings) {
+        self.settings = settings
+        states = Array(repeating: [:], count: settings.rules.count)
+        denominators = Array(repeating: [:], count: settings.rules.count)
+        consensus = settings.consensus.map { GossipConsensusDetector(rule: $0) }
+    }
+
+    public init(rules: [ThresholdRule], consensus: GossipConsensusRule? = nil) {
+        self.init(settings: DetectorSettings(rules: rules, consensus: consensus))
+    }
+
+    /// Feeds samples (any order; they are applied in timestamp order, denominators first at equal times) and returns
+    /// the transitions they cause. Samples with a NaN or infinite value are ignored, as are samples older than the
+    /// latest one already applied to their series.
+    public mutating func ingest(_ samples: [MetricSample], now: Date) -> [Event] {
+        let denominatorNames = Set(
+            settings.rules.compactMap { rule -> String? in
+                if case .ratio(_, let denominator) = rule.expression { return denominator }
+                return nil
+            }
+        )
+        let ordered = samples.enumerated()
+            .filter { $0.element.value.isFinite }
+            .sorted { lhs, rhs in
+                if lhs.element.timestamp != rhs.element.timestamp { return lhs.element.timestamp < rhs.element.timestamp }
+                let lhsFirst = denominatorNames.contains(lhs.element.name)
+                let rhsFirst = denominatorNames.contains(rhs.element.name)
+                if lhsFirst != rhsFirst { return lhsFirst }
+                return lhs.offset < rhs.offset
+            }
+            .map(\.element)
+        var events: [Event] = []
+        for sample in ordered {
+            for index in settings.rules.indices {
+                events += apply(sample, ruleIndex: index, now: now)
+            }
+        }
+        events += consensus?.ingest(ordered, now: now) ?? []
+        return events
+    }
+
+    /// Applies staleness (series with no sample for the rule's `staleness.after`) and re-evaluates the consensus
+    /// detector at `now`. Call it regularly, e.g. every few seconds.
+    public mutating func tick(now: Date) -> [Event] {
+        var events: [Event] = []
+        for index in settings.rules.indices {
+            let rule = settings.rules[index]
+            guard let staleness = rule.staleness else { continue }
+            for key in states[index].keys.sorted() {
+                guard var state = states[index][key], !state.stale, let last = state.lastSampleAt else { continue }
+                guard now.hasHeld(since: last, for: staleness.after) else { continue }
+                events += goStale(rule: rule, key: key, state: &state, at: last.adding(staleness.after), now: now)
+                states[index][key] = state
+            }
+        }
+        events += consensus?.tick(now: now) ?? []
+        return events
+    }
+
+    // MARK: threshold rules
+
+    private struct SeriesState: Sendable {
+        var labels: [String: String]
+        var firing: Severity?
+        var firingSince: Date?
+        var warningSince: Date?
+        var criticalSince: Date?
+        var criticalClearSince: Date?
+        var clearSince: Date?
+        var lastSampleAt: Date?
+        var lastValue: Double?
+        var stale = false
+        var noDataSince: Date?
+    }
+
+    private mutating func apply(_ sample: MetricSample, ruleIndex: Int, now: Date) -> [Event] {
+        let rule = settings.rules[ruleIndex]
+        let labels = rule.seriesLabels(of: sample.labels)
+        let key = DetectorText.seriesKey(labels)
+        let value: Double
+        switch rule.expression {
+        case .metric(let name):
+            guard sample.name == name else { return [] }
+            value = sample.value
+        case .ratio(let numerator, let denominator):
+            if sample.name == denominator {
+                if let known = denominators[ruleIndex][key], known.at > sample.timestamp { return [] }
+                denominators[ruleIndex][key] = (sample.value, sample.timestamp)
+            }
+            guard sample.name == numerator else { return [] }
+            guard let divisor = denominators[ruleIndex][key]?.value, divisor != 0 else { return [] }
+            value = sample.value / divisor
+            guard value.isFinite else { return [] }
+        }
+        var state = states[ruleIndex][key] ?? SeriesState(labels: labels)
+        let events = evaluate(rule: rule, key: key, state: &state, value: value, at: sample.timestamp, now: now)
+        states[ruleIndex][key] = state
+        return events
+    }
+
+    private func evaluate(rule: ThresholdRule, key: String, state: inout SeriesState, value: Double, at time: Date, now: Date) -> [Event] {
+        if let last = state.lastSampleAt, time < last { return [] }
+        var events: [Event] = []
+        if let staleness = rule.staleness, let last = state.lastSampleAt, !state.stale, time.hasHeld(since: last, for: staleness.after) {
+            events += goStale(rule: rule, key: key, state: &state, at: last.adding(staleness.after), now: now)
+        }
+        state.lastSampleAt = time
+        state.lastValue = value
+        if state.stale {
+            state.stale = false
+            if let since = state.noDataSince {
+                state.noDataSince = nil
+                events.append(noDataEvent(rule: rule, key: key, state: state, status: .resolved, startsAt: since, at: time, now: now))
+            }
+        }
+        let comparator = rule.comparator
+        let warningHolds = rule.warning.map { comparator.holds(value, $0) } ?? false
+        let criticalHolds = rule.critical.map { comparator.holds(value, $0) } ?? false
+        let cleared = rule.effectiveClearLevel.map { !comparator.holds(value, $0) } ?? true
+        state.warningSince = warningHolds ? (state.warningSince ?? time) : nil
+        state.criticalSince = criticalHolds ? (state.criticalSince ?? time) : nil
+        state.criticalClearSince = criticalHolds ? nil : (state.criticalClearSince ?? time)
+        state.clearSince = cleared ? (state.clearSince ?? time) : nil
+
+        let target: Severity?
+        if time.hasHeld(since: state.criticalSince, for: rule.forDuration) {
+            target = .critical
+        } else if time.hasHeld(since: state.warningSince, for: rule.forDuration) {
+            target = .warning
+        } else {
+            target = nil
+        }
+        switch state.firing {
+        case nil:
+            if let target {
+                state.firing = target
+                state.firingSince = time
+                events.append(alertEvent(rule: rule, key: key, state: state, status: .firing, transition: "open", at: time, now: now))
+            }
+        case let severity?:
+            if time.hasHeld(since: state.clearSince, for: rule.clearFor) {
+                events.append(alertEvent(rule: rule, key: key, state: state, status: .resolved, transition: "resolve", at: time, now: now))
+                state.firing = nil
+                state.firingSince = nil
+            } else if severity == .warning, target == .critical {
+                state.firing = .critical
+                events.append(alertEvent(rule: rule, key: key, state: state, status: .firing, transition: "critical", at: time, now: now))
+            } else if severity == .critical, rule.warning != nil, time.hasHeld(since: state.criticalClearSince, for: rule.clearFor) {
+                state.firing = .warning
+                events.append(alertEvent(rule: rule, key: key, state: state, status: .firing, transition: "warning", at: time, now: now))
+            }
+        }
+        return events
+    }
+
+    private func goStale(rule: ThresholdRule, key: String, state: inout SeriesState, at time: Date, now: Date) -> [Event] {
+        guard let staleness = rule.staleness else { return [] }
+        var events: [Event] = []
+        if state.firing != nil {
+            events.append(alertEvent(rule: rule, key: key, state: state, status: .resolved, transition: "stale", at: time, now: now))
+        }
+        state.firing = nil
+        state.firingSince = nil
+        state.warningSince = nil
+        state.criticalSince = nil
+        state.criticalClearSince = nil
+        state.clearSince = nil
+        state.stale = true
+        if staleness.action == .noData {
+            state.noDataSince = time
+            events.append(noDataEvent(rule: rule, key: key, state: state, status: .firing, startsAt: time, at: time, now: now))
+        }
+        return events
+    }
+
+    private func alertEvent(
+        rule: ThresholdRule,
+        key: String,
+        state: SeriesState,
+        status: AlertEventStatus,
+        transition: String,
+        at time: Date,
+        now: Date
+    ) -> Event {
+        var labels = state.labels
+        labels["alertname"] = rule.name
+        labels["detector"] = "tocsin"
+        let severity = state.firing ?? .warning
+        let level = severity == .critical ? rule.critical : rule.warning
+        let base = rule.summary.isEmpty ? rule.name : rule.summary
+        let series = DetectorEngine.describe(state.labels)
+        var summary = base + (series.isEmpty ? "" : " on \(series)")
+        var details: [String: JSONValue] = ["rule": .string(rule.name), "transition": .string(transition)]
+        if let value = state.lastValue {
+            details["value"] = .number(value)
+            if transition != "stale" { summary += " (value \(DetectorText.number(value)))" }
+        }
+        if let level {
+            details["level"] = .number(level)
+            details["comparator"] = .string(rule.comparator.rawValue)
+        }
+        if transition == "stale" { details["reason"] = .string("no samples for \(DurationParser.format(rule.staleness?.after ?? .zero))") }
+        return Event(
+            id: DetectorText.eventID(rule: rule.name, series: key, transition: transition, at: time),
+            kind: .alert,
+            severity: severity,
+            category: rule.category,
+            status: status,
+            labels: labels,
+            summary: summary,
+            description: rule.description.isEmpty ? nil : rule.description,
+            details: .object(details),
+            startsAt: state.firingSince ?? time,
+            endsAt: status == .resolved ? time : nil,
+            receivedAt: now,
+            fingerprint: Fingerprint.of(labels: labels),
+            source: .api
+        )
+    }
+
+    private func noDataEvent(
+        rule: ThresholdRule,
+        key: String,
+        state: SeriesState,
+        status: AlertEventStatus,
+        startsAt: Date,
+        at time: Date,
+        now: Date
+    ) -> Event {
+        var labels = state.labels
+        labels["alertname"] = rule.name
+        labels["detector"] = "tocsin"
+        labels["condition"] = "no_data"
+        let series = DetectorEngine.describe(state.labels)
+        let after = DurationParser.format(rule.staleness?.after ?? .zero)
+        return Event(
+            id: DetectorText.eventID(rule: rule.name, series: key, transition: status == .firing ? "no_data" : "data", at: time),
+            kind: .alert,
+            severity: .warning,
+            category: rule.category,
+            status: status,
+            labels: labels,
+            summary: "No data for \(rule.name)" + (series.isEmpty ? "" : " on \(series)")
+                + ": no \(rule.expression.drivingMetric) sample for \(after)",
+            description: "The metric stream stopped. Check that the node is up and that its metrics agent still reports "
+                + "\(rule.expression.drivingMetric) to Tocsin.",
+            details: .object(["rule": .string(rule.name), "metric": .string(rule.expression.drivingMetric)]),
+            startsAt: startsAt,
+            endsAt: status == .resolved ? time : nil,
+            receivedAt: now,
+            fingerprint: Fingerprint.of(labels: labels),
+            source: .api
+        )
+    }
+
+    static func describe(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    }
+}
