@@ -98,17 +98,21 @@ public struct TocsinConfiguration: Sendable, Hashable {
     public var storage: StorageSettings
     public var integrations: [IntegrationConfig]
     public var routing: RoutingMatrix
+    /// The known event types with the `catalogue.overrides` of the file applied.
+    public var catalogue: EventCatalogue
 
     public init(
         server: ServerSettings,
         storage: StorageSettings,
         integrations: [IntegrationConfig],
-        routing: RoutingMatrix
+        routing: RoutingMatrix,
+        catalogue: EventCatalogue = .builtIn
     ) {
         self.server = server
         self.storage = storage
         self.integrations = integrations
         self.routing = routing
+        self.catalogue = catalogue
     }
 
     /// The configuration used when `serve` is given no file: every alert and notification goes to a

@@ -41,7 +41,7 @@ public struct ConfigurationLoader: Sendable {
         guard case .object(let top) = root else {
             throw ConfigurationError(problems: [ConfigProblem(path: "(file)", message: "the top level must be a mapping")])
         }
-        let known: Set<String> = ["server", "storage", "integrations", "routing"]
+        let known: Set<String> = ["server", "storage", "integrations", "routing", "catalogue"]
         for key in top.keys.sorted() where !known.contains(key) {
             problems.append(ConfigProblem(path: key, message: "unknown section (expected one of \(known.sorted().joined(separator: ", ")))"))
         }
@@ -49,13 +49,14 @@ public struct ConfigurationLoader: Sendable {
         let storage = parseStorage(top["storage"], problems: &problems)
         let integrations = parseIntegrations(top["integrations"], problems: &problems)
         let routing = parseRouting(top["routing"], problems: &problems)
+        let catalogue = parseCatalogue(top["catalogue"], problems: &problems)
         problems += validateIntegrations(integrations.filter { knownIntegrationTypes.contains($0.type) })
         let names = Set(integrations.map(\.name))
         for (path, name) in routing.references where !names.contains(name) {
             problems.append(ConfigProblem(path: path, message: "unknown integration '\(name)'"))
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
-        return TocsinConfiguration(server: server, storage: storage, integrations: integrations, routing: routing)
+        return TocsinConfiguration(server: server, storage: storage, integrations: integrations, routing: routing, catalogue: catalogue)
     }
 
     // MARK: sections
@@ -275,6 +276,52 @@ public struct ConfigurationLoader: Sendable {
             }
         }
         return matrix
+    }
+
+    /// `catalogue: {overrides: {TYPE: {severity: S}}}`: severities that replace the built-in defaults.
+    private func parseCatalogue(_ value: JSONValue?, problems: inout [ConfigProblem]) -> EventCatalogue {
+        let builtIn = EventCatalogue.builtIn
+        guard let object = mapping(value, at: "catalogue", problems: &problems) else { return builtIn }
+        var overrides: [String: Severity] = [:]
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            guard key == "overrides" else {
+                problems.append(ConfigProblem(path: "catalogue.\(key)", message: "unknown key (expected overrides)"))
+                continue
+            }
+            guard let types = mapping(item, at: "catalogue.overrides", problems: &problems) else { continue }
+            for (type, override) in types.sorted(by: { $0.key < $1.key }) {
+                let path = "catalogue.overrides.\(type)"
+                if builtIn.entry(type) == nil {
+                    problems.append(
+                        ConfigProblem(
+                            path: path,
+                            message: "unknown event type '\(type)' (known types start with \(builtIn.prefixes.joined(separator: ", ")))"
+                        )
+                    )
+                }
+                if case .null = override {
+                    problems.append(ConfigProblem(path: path, message: "expected a mapping such as {severity: warning}, got null"))
+                    continue
+                }
+                guard let fields = mapping(override, at: path, problems: &problems) else { continue }
+                if fields["severity"] == nil { problems.append(ConfigProblem(path: "\(path).severity", message: "is required")) }
+                for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+                    guard name == "severity" else {
+                        problems.append(ConfigProblem(path: "\(path).\(name)", message: "unknown key (expected severity)"))
+                        continue
+                    }
+                    guard let text = string(field, at: "\(path).severity", problems: &problems) else { continue }
+                    guard let severity = Severity(rawValue: text) else {
+                        problems.append(
+                            ConfigProblem(path: "\(path).severity", message: "unknown severity '\(text)' (expected info, warning, error, critical)")
+                        )
+                        continue
+                    }
+                    if builtIn.entry(type) != nil { overrides[type] = severity }
+                }
+            }
+        }
+        return builtIn.withOverrides(overrides)
     }
 
     private func parseCell(_ value: JSONValue, at path: String, isGlobal: Bool, problems: inout [ConfigProblem]) -> RoutingCell? {

@@ -37,12 +37,18 @@ public struct IngestLimits: Sendable {
 }
 
 /// Decodes and validates `POST /api/v1/events` bodies: one event object or an array of them.
+///
+/// An event may name a `type` of the catalogue instead of spelling out its category, kind, severity and summary.
+/// Precedence for the severity: a `severity` in the event, else the configuration's override for the type,
+/// else the type's default. `kind` and `summary` in the event win over the type's; a `category` in the event
+/// must be the type's. Events without `type` are read exactly as before.
 public enum NativeEventDecoder {
     static let idCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
     public static func decode(
         _ body: [UInt8],
         limits: IngestLimits,
+        catalogue: EventCatalogue = .builtIn,
         now: Date,
         makeID: () -> String = { UUID().uuidString.lowercased() }
     ) throws(IngestError) -> [Event] {
@@ -68,7 +74,7 @@ public enum NativeEventDecoder {
         events.reserveCapacity(items.count)
         var seenIDs: Set<String> = []
         for (item, path) in items {
-            let event = try decodeEvent(item, path: path, limits: limits, now: now, makeID: makeID)
+            let event = try decodeEvent(item, path: path, limits: limits, catalogue: catalogue, now: now, makeID: makeID)
             // Two events with one id in one body are one event, as they would be across two posts.
             if !seenIDs.insert(event.id).inserted { continue }
             events.append(event)
@@ -80,6 +86,7 @@ public enum NativeEventDecoder {
         _ value: JSONValue,
         path: String,
         limits: IngestLimits,
+        catalogue: EventCatalogue,
         now: Date,
         makeID: () -> String
     ) throws(IngestError) -> Event {
@@ -89,11 +96,12 @@ public enum NativeEventDecoder {
         }
         let known: Set<String> = [
             "id", "kind", "severity", "category", "status", "labels", "summary", "description", "details", "links", "key",
-            "startsAt", "endsAt",
+            "startsAt", "endsAt", "type", "result",
         ]
         for key in object.keys.sorted() where !known.contains(key) {
             throw IngestError(reason: .invalidField, field: field(key), message: "unknown field")
         }
+        let entry = try catalogueEntry(object, catalogue: catalogue, field: field)
         let id: String
         if let given = object["id"] {
             id = try JSONBody.string(given, field: field("id"))
@@ -107,7 +115,8 @@ public enum NativeEventDecoder {
         } else {
             id = makeID()
         }
-        let kindText = try object["kind"].map { v throws(IngestError) in try JSONBody.string(v, field: field("kind")) } ?? "alert"
+        let kindText =
+            try object["kind"].map { v throws(IngestError) in try JSONBody.string(v, field: field("kind")) } ?? entry?.kind.rawValue ?? "alert"
         guard let kind = EventKind(rawValue: kindText) else {
             throw IngestError(reason: .invalidField, field: field("kind"), message: "unknown kind '\(kindText)' (expected alert or notification)")
         }
@@ -140,6 +149,8 @@ public enum NativeEventDecoder {
                 )
             }
             severity = parsed
+        } else if let entry, let fromCatalogue = catalogue.severity(of: entry.type) {
+            severity = fromCatalogue
         } else if isResolve {
             severity = .info
         } else {
@@ -155,12 +166,21 @@ public enum NativeEventDecoder {
                     message: "unknown category '\(text)' (expected \(Category.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
+            if let entry, parsed != entry.category {
+                throw IngestError(
+                    reason: .invalidField,
+                    field: field("category"),
+                    message: "type '\(entry.type)' belongs to category '\(entry.category.rawValue)'; leave category out or give that one"
+                )
+            }
             category = parsed
         } else {
-            category = .metrics
+            category = entry?.category ?? .metrics
         }
         let labels = try object["labels"].map { v throws(IngestError) in try JSONBody.labels(v, field: field("labels")) } ?? [:]
-        let summary = try object["summary"].map { v throws(IngestError) in try JSONBody.string(v, field: field("summary")) } ?? ""
+        let summary =
+            try object["summary"].map { v throws(IngestError) in try JSONBody.string(v, field: field("summary")) } ?? entry?.summary(labels: labels)
+            ?? ""
         if summary.trimmingWhitespace().isEmpty && !isResolve {
             throw IngestError(reason: .missingField, field: field("summary"), message: "is required and must not be empty")
         }
@@ -186,7 +206,10 @@ public enum NativeEventDecoder {
                         message: "an alert needs labels or a key to identify it"
                     )
                 }
-                fingerprint = Fingerprint.of(labels: labels)
+                // A typed alert is identified by its type and its labels: `backup.node_inactive` and
+                // `repair.gc_grace_at_risk` on one node are two alerts. Label names are never empty, so the
+                // extra entry cannot collide with a sender's label.
+                fingerprint = Fingerprint.of(labels: entry.map { labels.merging(["": $0.type]) { first, _ in first } } ?? labels)
             }
         } else if object["key"] != nil {
             throw IngestError(reason: .invalidField, field: field("key"), message: "only alerts have a key")
@@ -208,6 +231,50 @@ public enum NativeEventDecoder {
             fingerprint: fingerprint,
             source: .api
         )
+    }
+
+    /// The catalogue entry named by `type` (with `result` for service checks), or nil without `type`.
+    static func catalogueEntry(
+        _ object: [String: JSONValue],
+        catalogue: EventCatalogue,
+        field: (String) -> String
+    ) throws(IngestError) -> CatalogueEntry? {
+        guard let given = object["type"] else {
+            if object["result"] != nil {
+                throw IngestError(reason: .invalidField, field: field("result"), message: "only events of type 'service_check' have a result")
+            }
+            return nil
+        }
+        var type = try JSONBody.string(given, field: field("type"))
+        if type == EventCatalogue.serviceCheckType {
+            guard let resultValue = object["result"] else {
+                throw IngestError(
+                    reason: .missingField,
+                    field: field("result"),
+                    message: "a service check needs its result: Success, Warning or Error"
+                )
+            }
+            let result = try JSONBody.string(resultValue, field: field("result"))
+            guard ["success", "warning", "error"].contains(result.lowercased()) else {
+                throw IngestError(
+                    reason: .invalidField,
+                    field: field("result"),
+                    message: "unknown result '\(result)' (expected Success, Warning or Error)"
+                )
+            }
+            type = "\(EventCatalogue.serviceCheckType).\(result.lowercased())"
+        } else if object["result"] != nil {
+            throw IngestError(reason: .invalidField, field: field("result"), message: "only events of type 'service_check' have a result")
+        }
+        guard let entry = catalogue.entry(type) else {
+            throw IngestError(
+                reason: .invalidField,
+                field: field("type"),
+                message:
+                    "unknown event type '\(type)' (known types start with \(catalogue.prefixes.joined(separator: ", ")); GET /api/v1/catalogue lists them)"
+            )
+        }
+        return entry
     }
 }
 

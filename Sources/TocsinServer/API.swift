@@ -26,6 +26,7 @@ struct API: Sendable {
         router.get("/api/v1/integrations") { _, _ in try listIntegrations() }
         router.post("/api/v1/integrations/{name}/test") { _, context in try await testIntegration(try context.parameters.require("name")) }
         router.post("/api/v1/route-preview") { request, _ in try await routePreview(request) }
+        router.get("/api/v1/catalogue") { _, _ in try catalogue() }
         router.get("/metrics") { _, _ in try await metrics() }
         router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await ready() }
@@ -57,7 +58,7 @@ struct API: Sendable {
         let body = try await collect(request, api: "native")
         let events: [Event]
         do {
-            events = try NativeEventDecoder.decode(body, limits: limits, now: runtime.clock())
+            events = try NativeEventDecoder.decode(body, limits: limits, catalogue: runtime.configuration.catalogue, now: runtime.clock())
         } catch {
             runtime.metrics.rejectedRequest(api: "native", reason: error.reason.rawValue)
             throw APIError(error)
@@ -265,7 +266,12 @@ struct API: Sendable {
         let body = try await collect(request, api: "route_preview")
         let events: [Event]
         do {
-            events = try NativeEventDecoder.decode(body, limits: IngestLimits(maxEvents: 1), now: runtime.clock())
+            events = try NativeEventDecoder.decode(
+                body,
+                limits: IngestLimits(maxEvents: 1),
+                catalogue: runtime.configuration.catalogue,
+                now: runtime.clock()
+            )
         } catch {
             throw APIError(error)
         }
@@ -287,6 +293,40 @@ struct API: Sendable {
                 note: note
             )
         )
+    }
+
+    struct CatalogueList: Encodable {
+        struct Item: Encodable {
+            var type: String
+            var category: String
+            /// The severity an event of this type gets: the configured override, else the default.
+            var severity: String
+            var defaultSeverity: String
+            var kind: String
+            var summary: String
+            var description: String
+            var source: String
+        }
+
+        var entries: [Item]
+    }
+
+    /// The known event types, sorted by type, with the configuration's severity overrides applied.
+    func catalogue() throws -> Response {
+        let catalogue = runtime.configuration.catalogue
+        let items = catalogue.entries.map { entry in
+            CatalogueList.Item(
+                type: entry.type,
+                category: entry.category.rawValue,
+                severity: (catalogue.severity(of: entry.type) ?? entry.defaultSeverity).rawValue,
+                defaultSeverity: entry.defaultSeverity.rawValue,
+                kind: entry.kind.rawValue,
+                summary: entry.summary,
+                description: entry.description,
+                source: entry.source
+            )
+        }
+        return try JSONResponse.make(CatalogueList(entries: items))
     }
 
     // MARK: operations

@@ -28,14 +28,17 @@ struct EdgeCaseTests {
         #expect(event.status == .resolved)
     }
 
-    @Test("the native API has no `type` field yet: it is refused, not ignored")
-    func typeFieldRefused() {
+    @Test("an unknown `type` is refused, not ignored; a catalogue type is accepted")
+    func typeField() throws {
         guard case .failure(let error) = decodeNative(#"{"type":"backup.failed","severity":"error","summary":"s","labels":{"a":"b"}}"#)
         else {
             Issue.record("expected a refusal")
             return
         }
         #expect(error.field == "type")
+        #expect(error.reason == .invalidField)
+        let known = try decodeNative(#"{"type":"backup.create_failed","severity":"error","summary":"s","labels":{"a":"b"}}"#).get()
+        #expect(known.first?.category == .backups)
     }
 
     @Test("a recovery carries the severity that was notified, not a lower one received later")
