@@ -63,7 +63,7 @@ public struct ConfigurationLoader: Sendable {
 
     private func parseServer(_ value: JSONValue?, problems: inout [ConfigProblem]) -> ServerSettings {
         var settings = ServerSettings()
-        guard let object = mapping(value, at: "server", problems: &problems) else { return settings }
+        guard let object = ConfigValue.mapping(value, at: "server", problems: &problems) else { return settings }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let path = "server.\(key)"
             switch key {
@@ -80,9 +80,9 @@ public struct ConfigurationLoader: Sendable {
             case "max_events_per_request":
                 if let number = integer(item, at: path, min: 1, problems: &problems) { settings.maxEventsPerRequest = number }
             case "resolve_timeout":
-                if let duration = duration(item, at: path, problems: &problems) { settings.resolveTimeout = duration }
+                if let duration = ConfigValue.duration(item, at: path, problems: &problems) { settings.resolveTimeout = duration }
             case "shutdown_grace":
-                if let duration = duration(item, at: path, problems: &problems) { settings.shutdownGrace = duration }
+                if let duration = ConfigValue.duration(item, at: path, problems: &problems) { settings.shutdownGrace = duration }
             case "public_url":
                 if let text = string(item, at: path, problems: &problems) {
                     if let url = URLComponents(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false {
@@ -111,7 +111,7 @@ public struct ConfigurationLoader: Sendable {
 
     private func parseStorage(_ value: JSONValue?, problems: inout [ConfigProblem]) -> StorageSettings {
         var settings = StorageSettings(sqlitePath: dataDirectory + "/tocsin.db")
-        guard let object = mapping(value, at: "storage", problems: &problems) else { return settings }
+        guard let object = ConfigValue.mapping(value, at: "storage", problems: &problems) else { return settings }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let path = "storage.\(key)"
             switch key {
@@ -142,7 +142,7 @@ public struct ConfigurationLoader: Sendable {
         var seen: Set<String> = []
         for (index, item) in items.enumerated() {
             let path = "integrations[\(index)]"
-            guard let object = mapping(item, at: path, problems: &problems) else { continue }
+            guard let object = ConfigValue.mapping(item, at: path, problems: &problems) else { continue }
             var settings: [String: JSONValue] = [:]
             var delivery = DeliveryPolicy()
             var name: String?
@@ -157,7 +157,7 @@ public struct ConfigurationLoader: Sendable {
                 case "concurrency":
                     if let number = integer(field, at: fieldPath, min: 1, problems: &problems) { delivery.concurrency = number }
                 case "timeout":
-                    if let duration = duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
+                    if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
                 case "rate_limit":
                     guard let text = string(field, at: fieldPath, problems: &problems) else { continue }
                     if text == "none" {
@@ -220,16 +220,16 @@ public struct ConfigurationLoader: Sendable {
     }
 
     private func parseRetry(_ value: JSONValue, at path: String, into delivery: inout DeliveryPolicy, problems: inout [ConfigProblem]) {
-        guard let object = mapping(value, at: path, problems: &problems) else { return }
+        guard let object = ConfigValue.mapping(value, at: path, problems: &problems) else { return }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let itemPath = "\(path).\(key)"
             switch key {
             case "initial_backoff":
-                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.initialBackoff = duration }
+                if let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) { delivery.initialBackoff = duration }
             case "max_backoff":
-                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.maxBackoff = duration }
+                if let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) { delivery.maxBackoff = duration }
             case "max_age":
-                if let duration = duration(item, at: itemPath, problems: &problems) { delivery.maxAge = duration }
+                if let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) { delivery.maxAge = duration }
             default:
                 problems.append(ConfigProblem(path: itemPath, message: "unknown key (expected initial_backoff, max_backoff, max_age)"))
             }
@@ -241,7 +241,7 @@ public struct ConfigurationLoader: Sendable {
 
     private func parseRouting(_ value: JSONValue?, problems: inout [ConfigProblem]) -> RoutingMatrix {
         var matrix = RoutingMatrix()
-        guard let object = mapping(value, at: "routing", problems: &problems) else { return matrix }
+        guard let object = ConfigValue.mapping(value, at: "routing", problems: &problems) else { return matrix }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let path = "routing.\(key)"
             if key == "default" {
@@ -255,7 +255,7 @@ public struct ConfigurationLoader: Sendable {
                 problems.append(ConfigProblem(path: path, message: "unknown category '\(key)' (expected one of \(expected.joined(separator: ", ")))"))
                 continue
             }
-            guard let row = mapping(item, at: path, problems: &problems) else { continue }
+            guard let row = ConfigValue.mapping(item, at: path, problems: &problems) else { continue }
             var cells: [Severity: RoutingCell] = [:]
             for (severityName, cellValue) in row.sorted(by: { $0.key < $1.key }) {
                 let cellPath = "\(path).\(severityName)"
@@ -281,14 +281,14 @@ public struct ConfigurationLoader: Sendable {
     /// `catalogue: {overrides: {TYPE: {severity: S}}}`: severities that replace the built-in defaults.
     private func parseCatalogue(_ value: JSONValue?, problems: inout [ConfigProblem]) -> EventCatalogue {
         let builtIn = EventCatalogue.builtIn
-        guard let object = mapping(value, at: "catalogue", problems: &problems) else { return builtIn }
+        guard let object = ConfigValue.mapping(value, at: "catalogue", problems: &problems) else { return builtIn }
         var overrides: [String: Severity] = [:]
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             guard key == "overrides" else {
                 problems.append(ConfigProblem(path: "catalogue.\(key)", message: "unknown key (expected overrides)"))
                 continue
             }
-            guard let types = mapping(item, at: "catalogue.overrides", problems: &problems) else { continue }
+            guard let types = ConfigValue.mapping(item, at: "catalogue.overrides", problems: &problems) else { continue }
             for (type, override) in types.sorted(by: { $0.key < $1.key }) {
                 let path = "catalogue.overrides.\(type)"
                 if builtIn.entry(type) == nil {
@@ -303,7 +303,7 @@ public struct ConfigurationLoader: Sendable {
                     problems.append(ConfigProblem(path: path, message: "expected a mapping such as {severity: warning}, got null"))
                     continue
                 }
-                guard let fields = mapping(override, at: path, problems: &problems) else { continue }
+                guard let fields = ConfigValue.mapping(override, at: path, problems: &problems) else { continue }
                 if fields["severity"] == nil { problems.append(ConfigProblem(path: "\(path).severity", message: "is required")) }
                 for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
                     guard name == "severity" else {
@@ -353,16 +353,6 @@ public struct ConfigurationLoader: Sendable {
 
     // MARK: value helpers
 
-    private func mapping(_ value: JSONValue?, at path: String, problems: inout [ConfigProblem]) -> [String: JSONValue]? {
-        guard let value else { return nil }
-        if case .null = value { return nil }
-        guard case .object(let object) = value else {
-            problems.append(ConfigProblem(path: path, message: "expected a mapping, got \(value.typeName)"))
-            return nil
-        }
-        return object
-    }
-
     private func nameList(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> [String]? {
         guard case .array(let items) = value else {
             problems.append(ConfigProblem(path: path, message: "expected a list of integration names, got \(value.typeName)"))
@@ -395,22 +385,6 @@ public struct ConfigurationLoader: Sendable {
             return nil
         }
         return Int(number)
-    }
-
-    private func duration(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> Duration? {
-        let text: String
-        switch value {
-        case .string(let string): text = string
-        case .number(let number): text = Self.formatNumber(number)
-        default:
-            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got \(value.typeName)"))
-            return nil
-        }
-        guard let duration = DurationParser.parse(text) else {
-            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got '\(text)'"))
-            return nil
-        }
-        return duration
     }
 
     /// Replaces `${NAME}` in every string of `value` with the environment variable `NAME`.

@@ -52,7 +52,7 @@ public enum DetectorRuleParser {
     // MARK: built-in pack
 
     private static func parseBuiltIn(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> DetectorSettings? {
-        guard let object = mapping(value, path: path, problems: &problems) else { return nil }
+        guard let object = ConfigValue.mapping(value, at: path, problems: &problems) else { return nil }
         var enabled = true
         var names = BuiltInMetricNames()
         var levels = BuiltInLevels()
@@ -70,7 +70,7 @@ public enum DetectorRuleParser {
             case "memory_used_percent":
                 if let number = percent(item, path: itemPath, problems: &problems) { levels.memoryUsedPercent = number }
             case "metric_names":
-                guard let map = mapping(item, path: itemPath, problems: &problems) else { continue }
+                guard let map = ConfigValue.mapping(item, at: itemPath, problems: &problems) else { continue }
                 for (name, nameValue) in map.sorted(by: { $0.key < $1.key }) {
                     let namePath = "\(itemPath).\(name)"
                     guard let text = metricName(nameValue, path: namePath, problems: &problems) else { continue }
@@ -92,14 +92,14 @@ public enum DetectorRuleParser {
                     }
                 }
             case "consensus":
-                guard let map = mapping(item, path: itemPath, problems: &problems) else { continue }
+                guard let map = ConfigValue.mapping(item, at: itemPath, problems: &problems) else { continue }
                 for (name, field) in map.sorted(by: { $0.key < $1.key }) {
                     let fieldPath = "\(itemPath).\(name)"
                     switch name {
                     case "enabled":
                         if let flag = bool(field, path: fieldPath, problems: &problems) { consensusEnabled = flag }
                     case "window":
-                        if let duration = duration(field, path: fieldPath, problems: &problems) {
+                        if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) {
                             if duration == .zero {
                                 problems.append(ConfigProblem(path: fieldPath, message: "must be longer than 0s"))
                             } else {
@@ -107,9 +107,9 @@ public enum DetectorRuleParser {
                             }
                         }
                     case "for":
-                        if let duration = duration(field, path: fieldPath, problems: &problems) { consensus.forDuration = duration }
+                        if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) { consensus.forDuration = duration }
                     case "clear_for":
-                        if let duration = duration(field, path: fieldPath, problems: &problems) { consensus.clearFor = duration }
+                        if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) { consensus.clearFor = duration }
                     case "severity":
                         if let severity = severity(field, path: fieldPath, problems: &problems) { consensus.severity = severity }
                     default:
@@ -140,7 +140,7 @@ public enum DetectorRuleParser {
     // MARK: rules
 
     private static func parseRule(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> ThresholdRule? {
-        guard let object = mapping(value, path: path, problems: &problems) else {
+        guard let object = ConfigValue.mapping(value, at: path, problems: &problems) else {
             if case .null = value { problems.append(ConfigProblem(path: path, message: "expected a mapping, got null")) }
             return nil
         }
@@ -165,7 +165,7 @@ public enum DetectorRuleParser {
                     expression = .metric(text)
                 }
             case "ratio":
-                guard object["metric"] == nil, let map = mapping(item, path: itemPath, problems: &problems) else { continue }
+                guard object["metric"] == nil, let map = ConfigValue.mapping(item, at: itemPath, problems: &problems) else { continue }
                 var numerator: String?
                 var denominator: String?
                 for (part, partValue) in map.sorted(by: { $0.key < $1.key }) {
@@ -190,9 +190,9 @@ public enum DetectorRuleParser {
             case "critical": rule.critical = number(item, path: itemPath, problems: &problems)
             case "clear": rule.clearLevel = number(item, path: itemPath, problems: &problems)
             case "for":
-                if let duration = duration(item, path: itemPath, problems: &problems) { rule.forDuration = duration }
+                if let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) { rule.forDuration = duration }
             case "clear_for":
-                if let duration = duration(item, path: itemPath, problems: &problems) { rule.clearFor = duration }
+                if let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) { rule.clearFor = duration }
             case "stale": rule.staleness = parseStaleness(item, path: itemPath, problems: &problems)
             case "category":
                 guard let text = string(item, path: itemPath, problems: &problems) else { continue }
@@ -251,14 +251,14 @@ public enum DetectorRuleParser {
     }
 
     private static func parseStaleness(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> Staleness? {
-        guard let object = mapping(value, path: path, problems: &problems) else { return nil }
+        guard let object = ConfigValue.mapping(value, at: path, problems: &problems) else { return nil }
         var after: Duration?
         var action = StalenessAction.resolve
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let itemPath = "\(path).\(key)"
             switch key {
             case "after":
-                guard let duration = duration(item, path: itemPath, problems: &problems) else { continue }
+                guard let duration = ConfigValue.duration(item, at: itemPath, problems: &problems) else { continue }
                 if duration == .zero {
                     problems.append(ConfigProblem(path: itemPath, message: "must be longer than 0s"))
                 } else {
@@ -280,15 +280,6 @@ public enum DetectorRuleParser {
     }
 
     // MARK: value helpers
-
-    private static func mapping(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> [String: JSONValue]? {
-        if case .null = value { return nil }
-        guard case .object(let object) = value else {
-            problems.append(ConfigProblem(path: path, message: "expected a mapping, got \(value.typeName)"))
-            return nil
-        }
-        return object
-    }
 
     private static func string(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> String? {
         guard case .string(let text) = value else {
@@ -350,19 +341,4 @@ public enum DetectorRuleParser {
         return severity
     }
 
-    private static func duration(_ value: JSONValue, path: String, problems: inout [ConfigProblem]) -> Duration? {
-        let text: String
-        switch value {
-        case .string(let string): text = string
-        case .number(let number): text = DetectorText.number(number)
-        default:
-            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got \(value.typeName)"))
-            return nil
-        }
-        guard let duration = DurationParser.parse(text) else {
-            problems.append(ConfigProblem(path: path, message: "expected a duration such as 30s, 5m or 3h, got '\(text)'"))
-            return nil
-        }
-        return duration
-    }
 }
