@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Testing
 import TocsinCore
 import TocsinSinks
 
@@ -89,6 +90,19 @@ func withWebhookSink<T>(
     }
     try await client.shutdown()
     return try result.get()
+}
+
+/// Records an issue for every named secret that `text` contains: the one check every sink's secret-leak tests make.
+func expectNoSecret(
+    in text: String?,
+    _ secrets: [(name: String, value: String)],
+    _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard let text else { return }
+    for (name, value) in secrets {
+        #expect(!text.contains(value), "\(what) shows the \(name): \(text)", sourceLocation: sourceLocation)
+    }
 }
 
 /// The problems of a failed configuration result (empty when it succeeded).

@@ -27,10 +27,7 @@ private enum SlackSecrets {
     ]
 
     static func expectNone(in text: String?, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let text else { return }
-        for (name, value) in values {
-            #expect(!text.contains(value), "\(what) shows the \(name): \(text)", sourceLocation: sourceLocation)
-        }
+        expectNoSecret(in: text, values, what, sourceLocation: sourceLocation)
     }
 }
 

@@ -24,9 +24,7 @@ struct EmailSecretTests {
     }
 
     static func expectNone(in text: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        for (name, value) in forbidden {
-            #expect(!text.contains(value), "\(what) shows the \(name): \(text)", sourceLocation: sourceLocation)
-        }
+        expectNoSecret(in: text, forbidden, what, sourceLocation: sourceLocation)
     }
 
     static func settings(
