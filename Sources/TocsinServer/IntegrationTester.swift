@@ -44,7 +44,7 @@ public enum IntegrationTester {
         case .permanent: outcome = "permanent"
         case .retryable(let after):
             outcome = "retryable"
-            retryAfter = after.map { Double($0.components.seconds) }
+            retryAfter = after?.seconds
         }
         return IntegrationTestResult(
             integration: integration.name,
@@ -53,7 +53,7 @@ public enum IntegrationTester {
             statusCode: result.statusCode,
             retryAfterSeconds: retryAfter,
             detail: result.detail,
-            latencyMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            latencyMs: Int(elapsed.milliseconds),
             messageID: outbound.notification.id
         )
     }

@@ -83,6 +83,22 @@ struct IntegrationAPITests {
         }
     }
 
+    @Test("a throttled test send reports retryable with the service's Retry-After")
+    func testSendThrottled() async throws {
+        try await ScriptedPeer.run(.status(429, headers: ["Retry-After": "7"], body: "slow down")) { peer in
+            let (runtime, _) = try await makeRuntime(yaml: yaml(url: peer.url()))
+            defer { Task { await runtime.shutdown() } }
+            try await runtime.application().test(.router) { client in
+                let response = try await client.post("/api/v1/integrations/ops-hook/test", "")
+                #expect(response.status == .badGateway)
+                let test = try #require(try response.json()["test"] as? [String: Any])
+                #expect(test["outcome"] as? String == "retryable")
+                #expect(test["retryAfterSeconds"] as? Double == 7)
+                #expect(test["statusCode"] as? Int == 429)
+            }
+        }
+    }
+
     @Test("the dispatcher holds sends to the integration's rate limit: 4 alerts at 1/s are spread over about 3 s")
     func rateLimitSpacesDeliveries() async throws {
         try await ScriptedPeer.run(.status(200)) { peer in
