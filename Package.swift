@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "TocsinServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -26,6 +26,9 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     /// The highest severity notified in the current open period; only a rise above it notifies again.
     public var notifiedSeverity: Severity?
     public var lastEventID: String
+    /// Who acknowledged the alert and when, in its current open period at its current severity.
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: Date?
 
     public init(
         fingerprint: String,
@@ -42,7 +45,9 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         resolvedAt: Date?,
         notifiedIntegrations: [String],
         notifiedSeverity: Severity?,
-        lastEventID: String
+        lastEventID: String,
+        acknowledgedBy: String? = nil,
+        acknowledgedAt: Date? = nil
     ) {
         self.fingerprint = fingerprint
         self.status = status
@@ -59,6 +64,8 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         self.notifiedIntegrations = notifiedIntegrations
         self.notifiedSeverity = notifiedSeverity
         self.lastEventID = lastEventID
+        self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedAt = acknowledgedAt
     }
 }
 
@@ -78,6 +85,10 @@ public enum EventOutcome: String, Codable, Sendable, CaseIterable {
     case notified
     /// Nothing in the routing matrix, not even `default`, took the event.
     case unrouted
+    /// An alert opened, escalated or resolved, and every integration's group left it out: a silence matched it.
+    case silenced
+    /// As `silenced`, but an open alert matching an inhibit rule muted it.
+    case inhibited
 }
 
 /// What an outbound notification tells an integration.
@@ -90,6 +101,8 @@ public enum NotificationType: String, Codable, Sendable {
     case notification
     /// A batch of log records or metric samples (`records` holds them).
     case records
+    /// Someone acknowledged the alert (or every firing alert of the group): incident platforms acknowledge it too.
+    case acknowledge
 }
 
 /// One thing to tell integrations, made from one event. Its id is the event's id.
@@ -103,14 +116,25 @@ public struct NotificationRecord: Codable, Sendable, Hashable {
     /// For `records`: the log records or metric samples, all of them; the dispatcher hands each integration the
     /// ones its matchers accept.
     public var records: RecordBatch?
+    /// For a group's notification: the group and its alerts (`event` then stands for the whole group).
+    public var group: GroupPayload?
 
-    public init(id: String, type: NotificationType, event: Event, alertStartsAt: Date?, createdAt: Date, records: RecordBatch? = nil) {
+    public init(
+        id: String,
+        type: NotificationType,
+        event: Event,
+        alertStartsAt: Date?,
+        createdAt: Date,
+        records: RecordBatch? = nil,
+        group: GroupPayload? = nil
+    ) {
         self.id = id
         self.type = type
         self.event = event
         self.alertStartsAt = alertStartsAt
         self.createdAt = createdAt
         self.records = records
+        self.group = group
     }
 }
 
@@ -192,6 +216,8 @@ public enum EventProcessor {
             )
             alert.notifiedIntegrations = []
             alert.notifiedSeverity = nil
+            alert.acknowledgedBy = nil
+            alert.acknowledgedAt = nil
             return EventPlan(
                 outcome: .resolved,
                 alert: alert,
@@ -224,6 +250,9 @@ public enum EventProcessor {
             }
             alert.notifiedIntegrations = targets
             alert.notifiedSeverity = event.severity
+            // An acknowledgement holds for the severity it was given at; a rise needs a new one.
+            alert.acknowledgedBy = nil
+            alert.acknowledgedAt = nil
             var openEvent = event
             openEvent.fingerprint = fingerprint
             let notification = NotificationRecord(

@@ -108,6 +108,8 @@ public struct TocsinConfiguration: Sendable, Hashable {
     public var catalogue: EventCatalogue
     /// The `detectors` section; nil when the file has none (no detectors run).
     public var detectors: DetectorSettings?
+    /// Grouping, flap damping and inhibition (keys of the `routing` section).
+    public var noise: NoiseSettings
 
     public init(
         server: ServerSettings,
@@ -115,9 +117,11 @@ public struct TocsinConfiguration: Sendable, Hashable {
         integrations: [IntegrationConfig],
         routing: RoutingMatrix,
         catalogue: EventCatalogue = .builtIn,
-        detectors: DetectorSettings? = nil
+        detectors: DetectorSettings? = nil,
+        noise: NoiseSettings = .standard
     ) {
         self.detectors = detectors
+        self.noise = noise
         self.server = server
         self.storage = storage
         self.integrations = integrations

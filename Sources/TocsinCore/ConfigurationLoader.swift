@@ -51,6 +51,7 @@ public struct ConfigurationLoader: Sendable {
         let storage = parseStorage(top["storage"], problems: &problems)
         let integrations = parseIntegrations(top["integrations"], problems: &problems)
         var routing = parseRouting(top["routing"], problems: &problems)
+        let noise = NoiseSettingsParser.parse(routing: top["routing"], problems: &problems)
         let catalogue = parseCatalogue(top["catalogue"], problems: &problems)
         // Without the section there are no detectors; an empty section enables the built-in pack.
         var detectors: DetectorSettings?
@@ -72,7 +73,8 @@ public struct ConfigurationLoader: Sendable {
             integrations: integrations,
             routing: routing,
             catalogue: catalogue,
-            detectors: detectors
+            detectors: detectors,
+            noise: noise
         )
     }
 
@@ -325,6 +327,7 @@ public struct ConfigurationLoader: Sendable {
                 matrix.defaultRoute = nameList(item, at: path, problems: &problems) ?? []
                 continue
             }
+            if NoiseSettingsParser.routingKeys.contains(key) { continue }
             let isGlobal = key == "global"
             let category = Category(rawValue: key)
             if !isGlobal && category == nil {
@@ -334,7 +337,7 @@ public struct ConfigurationLoader: Sendable {
             }
             guard let row = ConfigValue.mapping(item, at: path, problems: &problems) else { continue }
             var cells: [Severity: RoutingCell] = [:]
-            for (severityName, cellValue) in row.sorted(by: { $0.key < $1.key }) {
+            for (severityName, cellValue) in row.sorted(by: { $0.key < $1.key }) where severityName != "grouping" {
                 let cellPath = "\(path).\(severityName)"
                 guard let severity = Severity(rawValue: severityName) else {
                     problems.append(

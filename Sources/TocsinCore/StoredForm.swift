@@ -91,6 +91,7 @@ extension NotificationRecord {
         ]
         if let alertStartsAt { object["alertStartsAt"] = .millis(alertStartsAt) }
         if let records { object["records"] = records.storedForm }
+        if let group { object["group"] = group.storedForm }
         return .object(object)
     }
 
@@ -108,7 +109,8 @@ extension NotificationRecord {
             event: try Event(storedForm: event),
             alertStartsAt: object["alertStartsAt"]?.dateFromMillis,
             createdAt: createdAt,
-            records: try object["records"].map { v throws(StoredFormError) in try RecordBatch(storedForm: v) }
+            records: try object["records"].map { v throws(StoredFormError) in try RecordBatch(storedForm: v) },
+            group: try object["group"].map { v throws(StoredFormError) in try GroupPayload(storedForm: v) }
         )
     }
 }

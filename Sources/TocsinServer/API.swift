@@ -30,6 +30,7 @@ struct API: Sendable {
         router.post("/api/v1/integrations/{name}/test") { _, context in try await testIntegration(try context.parameters.require("name")) }
         router.post("/api/v1/route-preview") { request, _ in try await routePreview(request) }
         router.get("/api/v1/catalogue") { _, _ in try catalogue() }
+        registerNoiseControl(on: router)
         router.get("/metrics") { _, _ in try await metrics() }
         router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await ready() }
@@ -147,7 +148,7 @@ struct API: Sendable {
     }
 
     /// The body, refused with 413 past the configured limit, before anything is parsed.
-    private func collect(_ request: Request, api: String) async throws -> [UInt8] {
+    func collect(_ request: Request, api: String) async throws -> [UInt8] {
         let limit = settings.maxBodyBytes
         let tooLarge = APIError(
             status: .contentTooLarge,

@@ -8,6 +8,7 @@ import TocsinStore
 public final class Ingestor: Sendable {
     let store: any Store
     let routing: RoutingMatrix
+    let noise: NoiseSettings
     let metrics: TocsinMetrics
     let dispatcher: Dispatcher
     let clock: @Sendable () -> Date
@@ -18,6 +19,7 @@ public final class Ingestor: Sendable {
     public init(
         store: any Store,
         routing: RoutingMatrix,
+        noise: NoiseSettings = .standard,
         metrics: TocsinMetrics,
         dispatcher: Dispatcher,
         detectors: DetectorService? = nil,
@@ -27,6 +29,7 @@ public final class Ingestor: Sendable {
         self.logger = logger
         self.store = store
         self.routing = routing
+        self.noise = noise
         self.metrics = metrics
         self.dispatcher = dispatcher
         self.detectors = detectors
@@ -78,9 +81,12 @@ public final class Ingestor: Sendable {
         guard !events.isEmpty || !writes.isEmpty else { return Result(events: []) }
         let routing = self.routing
         let clock = self.clock
-        let (results, newBatches) = try await store.ingest(events, records: writes) { event, current in
-            EventProcessor.plan(event: event, current: current, routing: routing, now: clock())
-        }
+        let (results, newBatches) = try await store.ingest(
+            events,
+            records: writes,
+            planner: { event, current in EventProcessor.plan(event: event, current: current, routing: routing, now: clock()) },
+            noise: noise
+        )
         var duplicates = 0
         var woken: Set<String> = []
         for (event, result) in zip(events, results) {

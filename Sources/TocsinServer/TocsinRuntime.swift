@@ -17,6 +17,8 @@ public final class TocsinRuntime: Sendable {
     public let dispatcher: Dispatcher
     public let ingestor: Ingestor
     public let expiry: AlertExpiryService
+    /// Looks at alert groups when their timers are due.
+    public let groups: GroupFlusher
     /// The detectors and their ticker, when the configuration has a `detectors` section.
     public let detectors: DetectorService?
     let detectorTicker: DetectorTicker?
@@ -115,6 +117,7 @@ public final class TocsinRuntime: Sendable {
         let ingestor = Ingestor(
             store: store,
             routing: configuration.routing,
+            noise: configuration.noise,
             metrics: metrics,
             dispatcher: dispatcher,
             detectors: detectors,
@@ -123,6 +126,7 @@ public final class TocsinRuntime: Sendable {
         )
         self.ingestor = ingestor
         self.expiry = AlertExpiryService(store: store, ingestor: ingestor, logger: logger, clock: clock)
+        self.groups = GroupFlusher(store: store, noise: configuration.noise, dispatcher: dispatcher, logger: logger, clock: clock)
         self.detectorTicker = detectors.map { DetectorTicker(detectors: $0, ingestor: ingestor, logger: logger, clock: clock) }
     }
 
@@ -133,7 +137,12 @@ public final class TocsinRuntime: Sendable {
         return router
     }
 
-    /// The HTTP application, with the dispatcher and the expiry sweeper as its services. On graceful shutdown the
+    /// The integrations whose incident platform takes acknowledgements (PagerDuty, OpsGenie).
+    public var acknowledgingIntegrations: Set<String> {
+        Set(sinks.filter { $0.value.forwardsAcknowledgements }.keys)
+    }
+
+    /// The HTTP application, with the dispatcher, the expiry sweeper and the group flusher as its services. On graceful shutdown the
     /// server stops taking requests first, then the sweeper stops, then the dispatcher drains in-flight sends.
     public func application(
         host: String? = nil,
@@ -146,7 +155,7 @@ public final class TocsinRuntime: Sendable {
                 address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port),
                 serverName: "Tocsin"
             ),
-            services: [dispatcher, expiry] + (detectorTicker.map { [$0] } ?? []),
+            services: [dispatcher, expiry, groups] + (detectorTicker.map { [$0] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -36,11 +36,17 @@ public struct OutboundNotification: Sendable {
 /// concurrency, metrics and the delivery record are the outbox's business.
 public protocol Sink: Sendable {
     func deliver(_ notification: OutboundNotification) async -> SinkResult
+    /// Whether the sink passes `acknowledge` notifications on. Only incident platforms, which keep an acknowledged
+    /// state of their own, do: the server enqueues an acknowledgement only for integrations whose sink says so, so
+    /// chat, mail and log sinks are never asked to render one.
+    var forwardsAcknowledgements: Bool { get }
     /// Releases what the sink holds (files, clients). Called once at shutdown.
     func shutdown() async
 }
 
 extension Sink {
+    public var forwardsAcknowledgements: Bool { false }
+
     public func shutdown() async {}
 }
 

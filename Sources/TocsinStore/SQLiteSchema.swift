@@ -78,6 +78,37 @@ enum SQLiteSchema {
                 """
             ]
         ),
+        (
+            3,
+            [
+                // Alert groups with their timers (`next_flush_at`), so that grouping survives a restart.
+                """
+                CREATE TABLE alert_groups (
+                    id TEXT PRIMARY KEY,
+                    base TEXT NOT NULL,
+                    integration TEXT NOT NULL,
+                    dedup_key TEXT NOT NULL,
+                    next_flush_at INTEGER,
+                    suppressed INTEGER NOT NULL,
+                    fingerprints TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX alert_groups_base ON alert_groups (base)",
+                "CREATE INDEX alert_groups_due ON alert_groups (next_flush_at)",
+                "CREATE INDEX alert_groups_dedup ON alert_groups (dedup_key)",
+                """
+                CREATE TABLE silences (
+                    id TEXT PRIMARY KEY,
+                    starts_at INTEGER NOT NULL,
+                    ends_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -62,11 +62,62 @@ public final class SQLiteStore: Store {
     public func ingest(
         _ events: [Event],
         records: [RecordBatchWrite],
-        planner: @escaping EventPlanner
+        planner: @escaping EventPlanner,
+        noise: NoiseSettings
     ) async throws -> (events: [IngestedEvent], newBatches: [Bool]) {
         try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.ingest(IngestWrite(events: events, records: records, planner: planner), continuation))
+            writer.submit(.ingest(IngestWrite(events: events, records: records, planner: planner, noise: noise), continuation))
         }
+    }
+
+    public func flushDueGroups(now: Date, noise: NoiseSettings, limit: Int) async throws -> Set<String> {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.flushGroups(now: now, noise: noise, limit: limit, continuation))
+        }
+    }
+
+    public func nextGroupLook() async throws -> Date? {
+        let row = try await reader.raw("SELECT MIN(next_flush_at) AS due FROM alert_groups").first()
+        return try row?.decode(column: "due", as: Int64?.self).map(Date.init(storedMillis:))
+    }
+
+    public func alertGroups(limit: Int) async throws -> [AlertGroup] {
+        try await reader.raw("SELECT body, next_flush_at FROM alert_groups ORDER BY created_at DESC, id LIMIT \(bind: limit)").all()
+            .map(SQLiteWriteQueue.decodeGroup)
+    }
+
+    public func acknowledge(
+        _ target: AcknowledgeTarget,
+        by author: String,
+        now: Date,
+        noise: NoiseSettings,
+        forwardTo: Set<String>
+    ) async throws -> AcknowledgeResult? {
+        let request = AcknowledgeRequest(target: target, author: author, now: now, noise: noise, forwardTo: forwardTo)
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.acknowledge(request, continuation))
+        }
+    }
+
+    public func saveSilence(_ silence: Silence, now: Date) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            writer.submit(.saveSilence(silence, now: now, continuation))
+        }
+    }
+
+    public func silences(endingAfter now: Date?) async throws -> [Silence] {
+        let rows =
+            if let now {
+                try await reader.raw("SELECT body FROM silences WHERE ends_at > \(bind: now.storedMillis) ORDER BY created_at DESC, id").all()
+            } else {
+                try await reader.raw("SELECT body FROM silences ORDER BY created_at DESC, id").all()
+            }
+        return try rows.map { try Silence(stored: JSONParser.parse(Array(try $0.decode(column: "body", as: String.self).utf8))) }
+    }
+
+    public func silence(id: String) async throws -> Silence? {
+        guard let row = try await reader.raw("SELECT body FROM silences WHERE id = \(bind: id)").first() else { return nil }
+        return try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8)))
     }
 
     public func recordAttempts(_ deliveries: [DeliveryRecord]) async throws {
@@ -174,6 +225,22 @@ public final class SQLiteStore: Store {
         query.appendInterpolation(unsafeRaw: " ORDER BY d.seq LIMIT ")
         query.appendInterpolation(bind: limit)
         return try await reader.raw(query).all().map { row in
+            DueDelivery(
+                delivery: try DeliveryRow.decode(row),
+                notification: try NotificationRecord(
+                    storedForm: JSONParser.parse(Array(row.decode(column: "notification", as: String.self).utf8))
+                )
+            )
+        }
+    }
+
+    public func outbox(integration: String, limit: Int) async throws -> [DueDelivery] {
+        try await reader.raw(
+            """
+            SELECT d.*, n.body AS notification FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+            WHERE d.integration = \(bind: integration) ORDER BY d.seq LIMIT \(bind: limit)
+            """
+        ).all().map { row in
             DueDelivery(
                 delivery: try DeliveryRow.decode(row),
                 notification: try NotificationRecord(

@@ -9,6 +9,7 @@ struct IngestWrite: Sendable {
     var events: [Event]
     var records: [RecordBatchWrite]
     var planner: EventPlanner
+    var noise: NoiseSettings
 }
 
 enum WriteRequest: Sendable {
@@ -17,6 +18,17 @@ enum WriteRequest: Sendable {
     case retry(String, Date, CheckedContinuation<DeliveryRecord, any Error>)
     /// Sets (value present) or removes (nil) one sink state entry.
     case sinkState(integration: String, key: String, value: String?, now: Date, CheckedContinuation<Void, any Error>)
+    case flushGroups(now: Date, noise: NoiseSettings, limit: Int, CheckedContinuation<Set<String>, any Error>)
+    case acknowledge(AcknowledgeRequest, CheckedContinuation<AcknowledgeResult?, any Error>)
+    case saveSilence(Silence, now: Date, CheckedContinuation<Void, any Error>)
+}
+
+struct AcknowledgeRequest: Sendable {
+    var target: AcknowledgeTarget
+    var author: String
+    var now: Date
+    var noise: NoiseSettings
+    var forwardTo: Set<String>
 }
 
 /// Serialises all writes through one connection and commits everything queued as one transaction.
@@ -86,6 +98,9 @@ final class SQLiteWriteQueue: Sendable {
                 case .attempts(_, let continuation): continuation.resume(throwing: error)
                 case .retry(_, _, let continuation): continuation.resume(throwing: error)
                 case .sinkState(_, _, _, _, let continuation): continuation.resume(throwing: error)
+                case .flushGroups(_, _, _, let continuation): continuation.resume(throwing: error)
+                case .acknowledge(_, let continuation): continuation.resume(throwing: error)
+                case .saveSilence(_, _, let continuation): continuation.resume(throwing: error)
                 }
             }
             return
@@ -120,6 +135,24 @@ final class SQLiteWriteQueue: Sendable {
                 } else {
                     try await database.raw("DELETE FROM sink_state WHERE integration = \(bind: integration) AND key = \(bind: key)").run()
                 }
+                answers.append { continuation.resume() }
+            case .flushGroups(let now, let noise, let limit, let continuation):
+                let told = try await flushGroups(now: now, noise: noise, limit: limit)
+                answers.append { continuation.resume(returning: told) }
+            case .acknowledge(let request, let continuation):
+                let result = try await acknowledge(request)
+                answers.append { continuation.resume(returning: result) }
+            case .saveSilence(let silence, let now, let continuation):
+                try await database.raw(
+                    """
+                    INSERT INTO silences (id, starts_at, ends_at, created_at, body)
+                    VALUES (\(bind: silence.id), \(bind: silence.startsAt.storedMillis), \(bind: silence.endsAt.storedMillis),
+                        \(bind: silence.createdAt.storedMillis), \(bind: JSONWriter.string(silence.jsonValue)))
+                    ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, body = excluded.body
+                    """
+                ).run()
+                // A silence that changed (or ended early) may unmute alerts: their groups are looked at again now.
+                try await recheckSuppressedGroups(now: now)
                 answers.append { continuation.resume() }
             }
         }
@@ -174,7 +207,10 @@ final class SQLiteWriteQueue: Sendable {
         for chunk in batchIDs.chunked(Self.rowsPerStatement) {
             knownBatches.formUnion(try await selectStrings("SELECT id AS value FROM notifications WHERE id IN ", chunk))
         }
-        for request in requests {
+        // Alerts' opens, rises and resolves go to their groups once every planner has run (the groups to load
+        // depend on the plans); their history rows wait in place so that the history keeps the events' order.
+        var admissions: [(request: Int, position: Int, row: Int, event: Event, plan: EventPlan, eventJSON: String)] = []
+        for (requestIndex, request) in requests.enumerated() {
             let (events, planner) = (request.events, request.planner)
             var result: [IngestedEvent] = []
             for event in events {
@@ -190,6 +226,12 @@ final class SQLiteWriteQueue: Sendable {
                 var delivered: [String] = []
                 // Encoding is most of ingest's CPU time: an event that is also the notification's is encoded once.
                 let eventJSON = JSONWriter.string(event.storedForm)
+                if event.kind == .alert, plan.notification != nil {
+                    admissions.append((requestIndex, result.count, eventRows.count, event, plan, eventJSON))
+                    eventRows.append([])
+                    result.append(IngestedEvent(id: event.id, outcome: plan.outcome, integrations: plan.integrations))
+                    continue
+                }
                 if let notification = plan.notification {
                     let notificationEventJSON = notification.event == event ? eventJSON : JSONWriter.string(notification.event.storedForm)
                     notificationRows.append([
@@ -229,6 +271,47 @@ final class SQLiteWriteQueue: Sendable {
             results.append((result, newBatches))
         }
 
+        if !admissions.isEmpty {
+            // One runtime writes through a store, so the requests of one transaction share their noise settings.
+            let noise = requests[0].noise
+            var bases = Set<String>()
+            for admission in admissions {
+                bases.formUnion(GroupBook.bases(of: admission.plan.notification!.event, integrations: admission.plan.integrations, settings: noise))
+            }
+            var book = GroupBook(settings: noise, groups: try await loadGroups(bases: Array(bases)))
+            let now = admissions[0].plan.notification!.createdAt
+            let judge = try await judge(now: now, rules: noise.inhibitRules, overlay: changedAlerts)
+            var inhibitorResolved = false
+            for admission in admissions {
+                let notification = admission.plan.notification!
+                let (_, suppression) = book.admit(
+                    notification.event,
+                    firing: notification.type == .open,
+                    integrations: admission.plan.integrations,
+                    now: notification.createdAt,
+                    judge: judge
+                )
+                var outcome = admission.plan.outcome
+                switch suppression {
+                case .silenced?: outcome = .silenced
+                case .inhibited?: outcome = .inhibited
+                case nil: break
+                }
+                if notification.type == .resolve, SuppressionJudge.isSource(notification.event.labels, rules: noise.inhibitRules) {
+                    inhibitorResolved = true
+                }
+                let event = admission.event
+                eventRows[admission.row] = [
+                    event.id, event.kind.rawValue, event.severity.rawValue, event.category.rawValue, event.fingerprint,
+                    outcome.rawValue, StoredJSON.stringArray(admission.plan.integrations), event.receivedAt.storedMillis, admission.eventJSON,
+                ]
+                results[admission.request].events[admission.position].outcome = outcome
+            }
+            try await write(book)
+            // The alerts it muted may now be told: their groups are looked at again.
+            if inhibitorResolved { try await recheckSuppressedGroups(now: now) }
+        }
+
         try await insert(
             into: "events",
             columns: ["id", "kind", "severity", "category", "fingerprint", "outcome", "integrations", "received_at", "body"],
@@ -252,6 +335,156 @@ final class SQLiteWriteQueue: Sendable {
         return results
     }
 
+    // MARK: Groups, acknowledgements and silences
+
+    private func loadGroups(bases: [String]) async throws -> [AlertGroup] {
+        var groups: [AlertGroup] = []
+        for chunk in bases.chunked(Self.rowsPerStatement) {
+            var query = SQLQueryString("SELECT body, next_flush_at FROM alert_groups WHERE base IN (")
+            for (index, base) in chunk.enumerated() {
+                if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
+                query.appendInterpolation(bind: base)
+            }
+            query.appendInterpolation(unsafeRaw: ")")
+            groups += try await database.raw(query).all().map(Self.decodeGroup)
+        }
+        return groups
+    }
+
+    /// A group row. Its `next_flush_at` column wins over the body's: a recheck (a silence expired, an inhibiting
+    /// alert resolved) moves the column alone, in one statement for every group concerned.
+    static func decodeGroup(_ row: any SQLRow) throws -> AlertGroup {
+        var group = try StoredJSON.decode(AlertGroup.self, from: try row.decode(column: "body", as: String.self))
+        group.nextFlushAt = try row.decode(column: "next_flush_at", as: Int64?.self).map(Date.init(storedMillis:))
+        return group
+    }
+
+    /// What mutes alerts at `now`: the silences not yet over and, when there are inhibit rules, the open alerts
+    /// that can inhibit (as this transaction leaves them).
+    private func judge(now: Date, rules: [InhibitRule], overlay: [String: AlertRecord]) async throws -> SuppressionJudge {
+        var silences: [Silence] = []
+        for row in try await database.raw("SELECT body FROM silences WHERE ends_at > \(bind: now.storedMillis)").all() {
+            silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
+        }
+        var sources: [String: [String: String]] = [:]
+        if !rules.isEmpty {
+            for row in try await database.raw("SELECT body FROM alerts WHERE status = 'open'").all() {
+                let alert = try StoredJSON.decode(AlertRecord.self, from: try row.decode(column: "body", as: String.self))
+                if SuppressionJudge.isSource(alert.labels, rules: rules) { sources[alert.fingerprint] = alert.labels }
+            }
+            for (fingerprint, alert) in overlay {
+                let inhibits = alert.status == .open && SuppressionJudge.isSource(alert.labels, rules: rules)
+                sources[fingerprint] = inhibits ? alert.labels : nil
+            }
+        }
+        return SuppressionJudge(now: now, silences: silences, rules: rules, sources: sources.map { ($0.key, $0.value) })
+    }
+
+    /// Stores what a book decided: notifications and their deliveries, changed groups, emptied groups.
+    private func write(_ book: GroupBook) async throws {
+        var notificationRows: [[any Encodable & Sendable]] = []
+        var deliveryRows: [[any Encodable & Sendable]] = []
+        for (notification, integrations) in book.deliveries {
+            notificationRows.append([
+                notification.id, notification.type.rawValue, notification.createdAt.storedMillis, JSONWriter.string(notification.storedForm),
+            ])
+            for integration in integrations {
+                deliveryRows.append(
+                    DeliveryRow.values(DeliveryRecord.new(notification: notification, integration: integration, now: notification.createdAt))
+                )
+            }
+        }
+        // Ids are derived from the group and its look (or the event), so a row already there is this very one.
+        try await insert(into: "notifications", columns: ["id", "type", "created_at", "body"], rows: notificationRows, ignoreConflicts: true)
+        try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: deliveryRows, ignoreConflicts: true)
+        var groupRows: [[any Encodable & Sendable]] = []
+        for id in book.changedGroups {
+            guard let group = book.group(id: id) else { continue }
+            groupRows.append([
+                group.id, GroupBook.base(of: group), group.integration, group.dedupKey, group.nextFlushAt?.storedMillis,
+                group.hasSuppressedMembers ? 1 : 0, " " + group.members.map(\.fingerprint).joined(separator: " ") + " ",
+                group.createdAt.storedMillis, try StoredJSON.encode(group),
+            ])
+        }
+        try await insert(
+            into: "alert_groups",
+            columns: ["id", "base", "integration", "dedup_key", "next_flush_at", "suppressed", "fingerprints", "created_at", "body"],
+            rows: groupRows,
+            upsertKey: "id"
+        )
+        for chunk in Array(book.deletedGroups).chunked(Self.rowsPerStatement) {
+            _ = try await selectStrings("DELETE FROM alert_groups WHERE id IN ", chunk)
+        }
+    }
+
+    private func recheckSuppressedGroups(now: Date) async throws {
+        try await database.raw(
+            """
+            UPDATE alert_groups SET next_flush_at = \(bind: now.storedMillis)
+            WHERE suppressed = 1 AND (next_flush_at IS NULL OR next_flush_at > \(bind: now.storedMillis))
+            """
+        ).run()
+    }
+
+    private func flushGroups(now: Date, noise: NoiseSettings, limit: Int) async throws -> Set<String> {
+        let rows = try await database.raw(
+            """
+            SELECT body, next_flush_at FROM alert_groups WHERE next_flush_at IS NOT NULL AND next_flush_at <= \(bind: now.storedMillis)
+            ORDER BY next_flush_at LIMIT \(bind: limit)
+            """
+        ).all()
+        guard !rows.isEmpty else { return [] }
+        var book = GroupBook(settings: noise, groups: try rows.map(Self.decodeGroup))
+        let told = book.flushDue(now: now, judge: try await judge(now: now, rules: noise.inhibitRules, overlay: [:]))
+        try await write(book)
+        return told
+    }
+
+    private func acknowledge(_ request: AcknowledgeRequest) async throws -> AcknowledgeResult? {
+        let rows: [any SQLRow]
+        var fingerprints: Set<String>?
+        switch request.target {
+        case .alert(let fingerprint):
+            guard let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
+                .decode(column: "body", as: String.self)
+            else { return nil }
+            guard try StoredJSON.decode(AlertRecord.self, from: body).status == .open else { return nil }
+            fingerprints = [fingerprint]
+            rows = try await database.raw(
+                "SELECT body, next_flush_at FROM alert_groups WHERE instr(fingerprints, \(bind: " \(fingerprint) ")) > 0"
+            ).all()
+        case .group(let dedupKey):
+            rows = try await database.raw("SELECT body, next_flush_at FROM alert_groups WHERE dedup_key = \(bind: dedupKey)").all()
+            guard !rows.isEmpty else { return nil }
+        }
+        let groups = try rows.map(Self.decodeGroup)
+        var book = GroupBook(settings: request.noise, groups: groups)
+        let (touched, told) = book.acknowledge(fingerprints: fingerprints, by: request.author, forwardTo: request.forwardTo, now: request.now)
+        try await write(book)
+        let acknowledged = fingerprints ?? Set(groups.flatMap { $0.members.filter(\.effectivelyFiring).map(\.fingerprint) })
+        var alertRows: [[any Encodable & Sendable]] = []
+        for fingerprint in acknowledged.sorted() {
+            guard let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
+                .decode(column: "body", as: String.self)
+            else { continue }
+            var alert = try StoredJSON.decode(AlertRecord.self, from: body)
+            guard alert.status == .open else { continue }
+            alert.acknowledgedBy = request.author
+            alert.acknowledgedAt = request.now
+            alertRows.append([
+                alert.fingerprint, alert.status.rawValue, alert.severity.rawValue, alert.category.rawValue, alert.startsAt.storedMillis,
+                alert.expiresAt?.storedMillis, try StoredJSON.encode(alert),
+            ])
+        }
+        try await insert(
+            into: "alerts",
+            columns: ["fingerprint", "status", "severity", "category", "started_at", "expires_at", "body"],
+            rows: alertRows,
+            upsertKey: "fingerprint"
+        )
+        return AcknowledgeResult(alerts: acknowledged.sorted(), groups: touched.sorted(), forwardedTo: told.sorted())
+    }
+
     private func upsertDeliveries(_ records: [DeliveryRecord]) async throws {
         // Later records for one delivery win; one statement may not touch a row twice.
         var latest: [String: DeliveryRecord] = [:]
@@ -273,10 +506,17 @@ final class SQLiteWriteQueue: Sendable {
         return try await database.raw(query).all().map { try $0.decode(column: "value", as: String.self) }
     }
 
-    private func insert(into table: String, columns: [String], rows: [[any Encodable & Sendable]], upsertKey: String? = nil) async throws {
+    private func insert(
+        into table: String,
+        columns: [String],
+        rows: [[any Encodable & Sendable]],
+        upsertKey: String? = nil,
+        ignoreConflicts: Bool = false
+    ) async throws {
         for chunk in rows.chunked(Self.rowsPerStatement) {
             var builder = database.insert(into: table).columns(columns)
             for row in chunk { builder = builder.values(row) }
+            if ignoreConflicts { builder = builder.ignoringConflicts() }
             if let upsertKey {
                 builder = builder.onConflict(with: [upsertKey]) { update in
                     var update = update

@@ -55,6 +55,28 @@ public struct RecordBatchWrite: Sendable {
     }
 }
 
+/// What an acknowledgement names.
+public enum AcknowledgeTarget: Sendable, Hashable {
+    case alert(fingerprint: String)
+    case group(dedupKey: String)
+}
+
+/// What an acknowledgement did.
+public struct AcknowledgeResult: Sendable, Hashable {
+    /// The alerts acknowledged (fingerprints).
+    public var alerts: [String]
+    /// The groups touched (ids).
+    public var groups: [String]
+    /// The integrations told (their incident platforms acknowledge too).
+    public var forwardedTo: [String]
+
+    public init(alerts: [String], groups: [String], forwardedTo: [String]) {
+        self.alerts = alerts
+        self.groups = groups
+        self.forwardedTo = forwardedTo
+    }
+}
+
 /// Decides what one event does, given the alert's current state. Runs inside the store's transaction.
 public typealias EventPlanner = @Sendable (Event, AlertRecord?) -> EventPlan
 
@@ -70,11 +92,38 @@ public protocol Store: SinkStateStore {
     /// Stores events as `ingest` does and, in the same transaction, record batches: each batch is one notification
     /// row and one outbox row per integration, however many records it holds. A batch whose id was stored before
     /// is left as it was (a re-sent request). Returns the events' results and, per batch, whether it was new.
+    /// Alerts' opens, rises and resolves go through their groups (`noise`): a group due at once (no wait) is told in
+    /// the same transaction, others wait for `flushDueGroups`. (Without `noise`: every alert on its own.)
     func ingest(
         _ events: [Event],
         records: [RecordBatchWrite],
-        planner: @escaping EventPlanner
+        planner: @escaping EventPlanner,
+        noise: NoiseSettings
     ) async throws -> (events: [IngestedEvent], newBatches: [Bool])
+
+    /// Looks at up to `limit` groups whose next look is due at `now` (group wait or interval over, repeat due,
+    /// silence ended, flapping settled) and stores what they tell. Returns the integrations that got deliveries.
+    func flushDueGroups(now: Date, noise: NoiseSettings, limit: Int) async throws -> Set<String>
+
+    /// When the earliest group look is due, if any.
+    func nextGroupLook() async throws -> Date?
+
+    /// The groups that hold alerts, newest first.
+    func alertGroups(limit: Int) async throws -> [AlertGroup]
+
+    /// Acknowledges an open alert (by fingerprint) or a group (by dedup key, on every integration) and passes the
+    /// acknowledgement on to `forwardTo` integrations whose group is now wholly acknowledged. Nil when nothing open
+    /// has that fingerprint or key.
+    func acknowledge(_ target: AcknowledgeTarget, by author: String, now: Date, noise: NoiseSettings, forwardTo: Set<String>)
+        async throws -> AcknowledgeResult?
+
+    /// Stores a new silence (or replaces one with its id); groups with muted alerts are looked at again.
+    func saveSilence(_ silence: Silence, now: Date) async throws
+
+    /// Silences whose end is after `now` (all when nil), newest first.
+    func silences(endingAfter now: Date?) async throws -> [Silence]
+
+    func silence(id: String) async throws -> Silence?
 
     /// Open alerts whose `expiresAt` is at or before `now`.
     func expiredAlerts(now: Date, limit: Int) async throws -> [AlertRecord]
@@ -92,6 +141,10 @@ public protocol Store: SinkStateStore {
     /// Pending deliveries of an integration that are due, in creation order, skipping `excluding` and any
     /// delivery that has an earlier pending delivery with the same order key.
     func dueDeliveries(integration: String, now: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery]
+
+    /// Every delivery of an integration, whatever its status, with its notification, oldest first: what the
+    /// integration was (or will be) told.
+    func outbox(integration: String, limit: Int) async throws -> [DueDelivery]
 
     /// When the integration's earliest pending delivery is due.
     func nextDueTime(integration: String) async throws -> Date?
@@ -115,4 +168,14 @@ public protocol Store: SinkStateStore {
     func schemaVersion() async throws -> Int
 
     func close() async throws
+}
+
+extension Store {
+    public func ingest(
+        _ events: [Event],
+        records: [RecordBatchWrite],
+        planner: @escaping EventPlanner
+    ) async throws -> (events: [IngestedEvent], newBatches: [Bool]) {
+        try await ingest(events, records: records, planner: planner, noise: .standard)
+    }
 }

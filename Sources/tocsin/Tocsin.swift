@@ -12,7 +12,7 @@ struct Tocsin: AsyncParsableCommand {
         commandName: "tocsin",
         abstract: "A self-hosted notification hub: alerts in, notifications out, none lost.",
         version: TocsinVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Route.self, TestIntegration.self]
+        subcommands: [Serve.self, CheckConfig.self, Route.self, TestIntegration.self, SilenceCommand.self]
     )
 }
 

@@ -47,6 +47,49 @@ struct OpsGenieSecretTests {
         }
     }
 
+    /// Opsgenie's error body with the whole request (its `Authorization` header included) quoted in `message`.
+    static func echo(_ status: Int, _ request: RecordedRequest) -> ScriptedAnswer {
+        var text = "\(request.method) \(request.path)?\(request.query)\n"
+        for (name, value) in request.headers { text += "\(name): \(value)\n" }
+        text += "\n" + request.bodyText
+        let key = status == 202 ? "result" : "message"
+        return .json(status, JSONWriter.string(.object([key: .string(text), "took": .number(0.1), "requestId": .string("r-echo")])))
+    }
+
+    @Test("acknowledgements: answers echoing the whole request (the key in its Authorization header) put no key in the detail")
+    func echoedAcknowledgements() async throws {
+        let outbounds = [
+            OpsGenieTest.outbound(.acknowledge),
+            GroupFixture.outbound(GroupFixture.acknowledge(integration: "ops-opsgenie"), integration: "ops-opsgenie"),
+        ]
+        try await ScriptedPeer.run { peer in
+            try await withOpsGenieSink(OpsGenieTest.settings(url: peer.url(""))) { sink in
+                for outbound in outbounds {
+                    for status in [400, 401, 422, 429, 503, 404, 202] {
+                        peer.handle { Self.echo(status, $0) }
+                        let result = await sink.deliver(outbound)
+                        switch status {
+                        case 202:
+                            #expect(result.outcome == .delivered)
+                        case 404:
+                            // Nothing to acknowledge: delivered, with Opsgenie's answer quoted in the detail.
+                            #expect(result.outcome == .delivered)
+                            #expect(result.detail?.contains("GenieKey <secret>") == true, "the echo was not quoted: \(result.detail ?? "nil")")
+                        default:
+                            #expect(result.outcome != .delivered)
+                            #expect(result.detail?.contains("GenieKey <secret>") == true, "the echo was not quoted: \(result.detail ?? "nil")")
+                        }
+                        Self.expectNoKey(in: result.detail, "detail of an acknowledgement answered \(status)")
+                    }
+                }
+            }
+            // The echo really carried the key, and every request was an acknowledgement.
+            #expect(peer.requests.count == 14)
+            #expect(peer.requests.allSatisfy { $0.header("Authorization") == "GenieKey \(Self.key)" })
+            #expect(peer.requests.allSatisfy { $0.path.hasSuffix("/acknowledge") })
+        }
+    }
+
     @Test("a refused connection and a timeout put no key in the detail")
     func transportFailures() async throws {
         let port = try await ScriptedPeer.closedPort()

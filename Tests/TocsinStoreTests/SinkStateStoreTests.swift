@@ -24,7 +24,7 @@ struct SinkStateStoreTests {
             try await reopened.removeValue(integration: "slack-bot", key: "alert/fp-1")
             #expect(try await reopened.value(integration: "slack-bot", key: "alert/fp-1") == nil)
             #expect(try await reopened.value(integration: "slack-two", key: "alert/fp-1") == "other")
-            #expect(try await reopened.schemaVersion() == 2)
+            #expect(try await reopened.schemaVersion() == 3)
             try await reopened.close()
         }
     }

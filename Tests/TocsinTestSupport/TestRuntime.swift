@@ -17,12 +17,22 @@ public final class ManualClock: Sendable {
     public func advance(by duration: Duration) {
         current.withValue { $0 = $0.addingTimeInterval(duration.seconds) }
     }
+
+    public func set(_ date: Date) {
+        current.withValue { $0 = date }
+    }
 }
 
 /// Builds a runtime from YAML in a fresh data directory, as `tocsin serve` would. `{DATA}` in the YAML is replaced
 /// by that directory. With a clock, the server lives on its simulated time.
-public func makeRuntime(yaml: String, clock: ManualClock? = nil, name: String = "tocsin-test") async throws -> (TocsinRuntime, String) {
-    let directory = makeTemporaryDirectory(name)
+/// With `directory`, it opens that data directory again (a restart).
+public func makeRuntime(
+    yaml: String,
+    clock: ManualClock? = nil,
+    name: String = "tocsin-test",
+    directory: String? = nil
+) async throws -> (TocsinRuntime, String) {
+    let directory = directory ?? makeTemporaryDirectory(name)
     let text = yaml.replacingOccurrences(of: "{DATA}", with: directory)
     var configuration = try SinkRegistry.configurationLoader(environment: [:], dataDirectory: directory).load(yaml: text)
     configuration.storage.sqlitePath = directory + "/tocsin.db"

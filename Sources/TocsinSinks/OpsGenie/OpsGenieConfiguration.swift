@@ -112,6 +112,11 @@ public struct OpsGenieConfiguration: Sendable {
         "\(baseURL)/v2/alerts/\(OpsGenieConfiguration.pathSegment(alias))/close?identifierType=alias"
     }
 
+    /// `POST <base>/v2/alerts/<alias>/acknowledge?identifierType=alias`, the alias encoded as in ``closeURL(alias:)``.
+    public func acknowledgeURL(alias: String) -> String {
+        "\(baseURL)/v2/alerts/\(OpsGenieConfiguration.pathSegment(alias))/acknowledge?identifierType=alias"
+    }
+
     /// Only RFC 3986 unreserved characters stay as they are; everything else (`/`, `?`, `%`, spaces, non-ASCII) is
     /// encoded, so an alias is always one path segment.
     static func pathSegment(_ text: String) -> String {

@@ -2,10 +2,11 @@ import Crypto
 import Foundation
 import TocsinCore
 
-/// One request to the Opsgenie Alert API v2: create an alert, or close one by its alias.
+/// One request to the Opsgenie Alert API v2: create an alert, or acknowledge or close one by its alias.
 public struct OpsGenieRequest: Sendable {
     public enum Action: String, Sendable {
         case create
+        case acknowledge
         case close
     }
 
@@ -13,6 +14,8 @@ public struct OpsGenieRequest: Sendable {
 
     /// What Opsgenie shows as the alert's source.
     public static let source = "Tocsin"
+    /// The note an acknowledgement adds to the alert's log.
+    public static let acknowledgementNote = "Acknowledged in Tocsin"
 
     public var action: Action
     public var url: String
@@ -22,8 +25,9 @@ public struct OpsGenieRequest: Sendable {
     /// The body as sent.
     public var bytes: [UInt8] { JSONWriter.write(body) }
 
-    /// An open creates (or, while the alias is open, adds to) the alert; a resolve closes it by alias; a one-off
-    /// notification creates an alert with an alias of its own that nothing closes.
+    /// An open creates (or, while the alias is open, adds to) the alert; an acknowledgement acknowledges it and a
+    /// resolve closes it, by alias; a one-off notification creates an alert with an alias of its own that nothing
+    /// closes.
     public init(_ outbound: OutboundNotification, configuration: OpsGenieConfiguration) {
         let notification = outbound.notification
         let event = notification.event
@@ -38,6 +42,10 @@ public struct OpsGenieRequest: Sendable {
                 "source": .string(Self.source),
                 "note": .string(Truncation.characters("Resolved in Tocsin at \(ended): \(event.summary)", limit: Limits.noteCharacters)),
             ])
+        case .acknowledge:
+            action = .acknowledge
+            url = configuration.acknowledgeURL(alias: alias)
+            body = .object(["source": .string(Self.source), "note": .string(Self.acknowledgementNote)])
         case .open, .notification, .records:
             action = .create
             url = configuration.createURL
@@ -71,10 +79,12 @@ public struct OpsGenieRequest: Sendable {
         }
     }
 
-    /// `tocsin-<fingerprint>` for an alert, the same for its open, its updates, its close and every retry;
-    /// `tocsin-notification-<id>` for a one-off notification. A longer alias than Opsgenie keeps is replaced by a
-    /// hash of its identity.
+    /// `tocsin-<fingerprint>` for an alert, the same for its open, its updates, its acknowledgement, its close and
+    /// every retry; the group's key (`tocsin-group-<digest>`, 45 characters) for a group's notification, so that
+    /// one Opsgenie alert stands for the whole group; `tocsin-notification-<id>` for a one-off notification. A
+    /// longer alias than Opsgenie keeps is replaced by a hash of its identity.
     public static func alias(for notification: NotificationRecord) -> String {
+        if let group = notification.group { return group.dedupKey }
         let identity =
             notification.type == .notification || notification.event.fingerprint == nil
             ? "notification-\(notification.id)" : notification.event.fingerprint ?? notification.id

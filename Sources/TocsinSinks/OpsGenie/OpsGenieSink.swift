@@ -2,7 +2,7 @@ import Foundation
 import TocsinCore
 
 /// Sends notifications to the Opsgenie Alert API v2: opens create an alert with an alias derived from the alert's
-/// fingerprint, resolves close it by that alias.
+/// fingerprint (or the group's key), acknowledgements acknowledge it and resolves close it by that alias.
 public struct OpsGenieSink: Sink {
     /// Waited after a 429 that names no wait (Opsgenie documents none): half of its per-minute window.
     public static let throttledRetryAfter: Duration = .seconds(30)
@@ -18,6 +18,9 @@ public struct OpsGenieSink: Sink {
         self.redactor = configuration.redactor
         self.now = now
     }
+
+    /// Opsgenie alerts have an acknowledged state: acknowledging in Tocsin stops Opsgenie's escalation too.
+    public var forwardsAcknowledgements: Bool { true }
 
     /// Opsgenie publishes no fixed figure (its limits depend on the plan and are checked per minute and per second),
     /// so the default is conservative: ten requests a second with bursts of at most ten, i.e. 600 a minute.
@@ -49,16 +52,18 @@ public struct OpsGenieSink: Sink {
     }
 
     /// 2xx delivered (Opsgenie answers 202 and processes the request later); 429 retryable after `Retry-After`,
-    /// else `X-RateLimit-Period-In-Sec`, else 30 s; 5xx and 408 retryable; a 404 from Opsgenie on a close means
-    /// there is no such open alert, which is what the close wanted; anything else (400, 401, 402, 403, 404, 422…)
-    /// is permanent.
+    /// else `X-RateLimit-Period-In-Sec`, else 30 s; 5xx and 408 retryable; a 404 from Opsgenie on a close or an
+    /// acknowledgement means there is no such open alert: nothing is left to close or acknowledge, and no retry
+    /// would change that. Anything else (400, 401, 402, 403, 404 on a create, 422…) is permanent.
     func classify(_ answer: HTTPAnswer, action: OpsGenieRequest.Action) -> SinkResult {
         switch answer.status {
-        case 404 where action == .close && Self.isOpsgenieError(answer):
+        case 404 where action != .create && Self.isOpsgenieError(answer):
             return SinkResult(
                 outcome: .delivered,
                 statusCode: 404,
-                detail: redactor.redact("HTTP 404 on close: no open alert with this alias, nothing to close (\(answer.bodyPrefix))")
+                detail: redactor.redact(
+                    "HTTP 404 on \(action.rawValue): no open alert with this alias, nothing to \(action.rawValue) (\(answer.bodyPrefix))"
+                )
             )
         case 429:
             var result = SinkResult.fromHTTP(answer, redactor: redactor, now: now())

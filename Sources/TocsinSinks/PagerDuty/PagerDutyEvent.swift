@@ -14,6 +14,7 @@ public struct PagerDutyEvent: Sendable {
 
     public enum Action: String, Sendable {
         case trigger
+        case acknowledge
         case resolve
         /// A change event, sent to `/v2/change/enqueue`.
         case change
@@ -28,20 +29,23 @@ public struct PagerDutyEvent: Sendable {
     /// The body as sent.
     public var bytes: [UInt8] { JSONWriter.write(body) }
 
-    /// The event for one notification: an open triggers, a resolve resolves with the same key, a one-off
-    /// notification is a change event or a trigger with a key of its own (`notifications_as`).
+    /// The event for one notification: an open triggers, an acknowledgement acknowledges and a resolve resolves
+    /// with the same key, a one-off notification is a change event or a trigger with a key of its own
+    /// (`notifications_as`).
     public init(_ outbound: OutboundNotification, configuration: PagerDutyConfiguration) {
         let notification = outbound.notification
         let event = notification.event
         let context = MessageContext(outbound, publicURL: configuration.publicURL)
         let routingKey = JSONValue.string(configuration.routingKey.exposedValue)
         switch notification.type {
-        case .resolve:
+        case .resolve, .acknowledge:
+            // Follow-up events carry no payload: PagerDuty applies them to the alert that a trigger with the same
+            // routing key and dedup key opened, and drops them (still answering 202) when there is none.
             let key = Self.dedupKey(for: notification)
-            action = .resolve
+            action = notification.type == .resolve ? .resolve : .acknowledge
             url = configuration.enqueueURL
             dedupKey = key
-            body = .object(["routing_key": routingKey, "event_action": .string("resolve"), "dedup_key": .string(key)])
+            body = .object(["routing_key": routingKey, "event_action": .string(action.rawValue), "dedup_key": .string(key)])
         case .open, .notification, .records:
             // The summary is required: a template that renders nothing for this event falls back to its own summary.
             let rendered = configuration.templates.render("summary", context)
@@ -90,10 +94,13 @@ public struct PagerDutyEvent: Sendable {
         }
     }
 
-    /// `tocsin-<fingerprint>` for an alert, the same for its open, its updates, its resolve and every retry;
-    /// `tocsin-notification-<id>` for a one-off notification, stable across retries but never shared. A key
-    /// that would pass PagerDuty's limit is replaced by a hash of its identity.
+    /// `tocsin-<fingerprint>` for an alert, the same for its open, its updates, its acknowledgement, its resolve
+    /// and every retry; the group's key (`tocsin-group-<digest>`, 45 characters) for a group's notification, so
+    /// that one PagerDuty alert stands for the whole group; `tocsin-notification-<id>` for a one-off notification,
+    /// stable across retries but never shared. A key that would pass PagerDuty's limit is replaced by a hash of
+    /// its identity.
     public static func dedupKey(for notification: NotificationRecord) -> String {
+        if let group = notification.group { return group.dedupKey }
         let identity =
             notification.type == .notification || notification.event.fingerprint == nil
             ? "notification-\(notification.id)" : notification.event.fingerprint ?? notification.id

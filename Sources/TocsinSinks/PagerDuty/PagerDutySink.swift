@@ -1,8 +1,9 @@
 import Foundation
 import TocsinCore
 
-/// Sends notifications to PagerDuty's Events API v2: opens trigger an alert keyed by the alert's fingerprint,
-/// resolves resolve it, one-off notifications become change events (or triggers of their own).
+/// Sends notifications to PagerDuty's Events API v2: opens trigger an alert keyed by the alert's fingerprint (or
+/// the group's key), acknowledgements acknowledge it, resolves resolve it, one-off notifications become change
+/// events (or triggers of their own).
 public struct PagerDutySink: Sink {
     /// What PagerDuty suggests waiting after a 429 when it sends no `Retry-After` (Events API v2 rate limits:
     /// "retry ... 30 seconds apart").
@@ -19,6 +20,9 @@ public struct PagerDutySink: Sink {
         self.redactor = configuration.redactor
         self.now = now
     }
+
+    /// PagerDuty alerts have an acknowledged state: acknowledging in Tocsin stops PagerDuty's escalation too.
+    public var forwardsAcknowledgements: Bool { true }
 
     /// 120 events a minute per integration key (Events API v2 rate limits).
     public static let factory = SinkFactory(type: "pagerduty", defaultRateLimit: RateLimit(count: 120, period: .seconds(60))) {

@@ -51,7 +51,17 @@ public enum ServiceNowPayload {
     /// `tocsin-event-<id>` for one-off notifications. A key that would not fit the 100-character column, or that
     /// holds characters with a meaning in an encoded query (`^`, `=`, `,` …), is replaced by a hash of it.
     public static func correlationID(for event: Event) -> String {
-        let key = event.fingerprint.map { "tocsin-\($0)" } ?? "tocsin-event-\(event.id)"
+        usable(event.fingerprint.map { "tocsin-\($0)" } ?? "tocsin-event-\(event.id)")
+    }
+
+    /// The key of a notification: for a group's notification the group's key (`tocsin-group-<digest>`), so that
+    /// one incident or one Event Management alert stands for the whole group; otherwise the event's.
+    public static func correlationID(for notification: NotificationRecord) -> String {
+        notification.group.map { usable($0.dedupKey) } ?? correlationID(for: notification.event)
+    }
+
+    /// The key itself when it fits the column and an encoded query, else a hash of it.
+    private static func usable(_ key: String) -> String {
         let safe = key.count <= Limit.correlationID && key.unicodeScalars.allSatisfy { CharacterSet.correlationIDAllowed.contains($0) }
         if safe { return key }
         let digest = SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -77,7 +87,7 @@ public enum ServiceNowPayload {
     ) -> JSONValue {
         let level = incidentLevel(outbound.notification.event.severity)
         var fields: [String: JSONValue] = [
-            "correlation_id": .string(correlationID(for: outbound.notification.event)),
+            "correlation_id": .string(correlationID(for: outbound.notification)),
             "correlation_display": .string("Tocsin"),
             "short_description": .string(render("short_description", limit: Limit.shortDescription, configuration, context)),
             "description": .string(render("description", limit: Limit.description, configuration, context)),
@@ -116,7 +126,7 @@ public enum ServiceNowPayload {
         var record: [String: JSONValue] = [
             "source": .string(Truncation.characters(configuration.source, limit: Limit.eventField)),
             "type": .string(render("type", limit: Limit.eventField, configuration, context)),
-            "message_key": .string(correlationID(for: event)),
+            "message_key": .string(correlationID(for: outbound.notification)),
             "severity": .string(isResolve ? clearSeverity : eventSeverity(event.severity)),
             "resolution_state": .string(isResolve ? "Closing" : "New"),
             "description": .string(render("description", limit: Limit.description, configuration, context)),

@@ -43,6 +43,11 @@ public struct ServiceNowSink: Sink {
         if type == .notification && configuration.notifications == .skip {
             return SinkResult(outcome: .delivered, detail: "one-off notification not sent to ServiceNow (notifications: skip)")
         }
+        // ServiceNow does not forward acknowledgements, so none is ever queued for it. One that came anyway is
+        // dropped rather than sent like an open: that would open an incident for an alert someone is already on.
+        if type == .acknowledge {
+            return SinkResult(outcome: .delivered, detail: "acknowledgement not sent to ServiceNow (it does not forward acknowledgements)")
+        }
         let context = MessageContext(outbound, publicURL: publicURL)
         let deadline = ContinuousClock.now + configuration.timeout
         do {
@@ -71,7 +76,7 @@ public struct ServiceNowSink: Sink {
     func openIncident(_ outbound: OutboundNotification, context: MessageContext, deadline: ContinuousClock.Instant) async throws(AttemptEnded)
         -> SinkResult
     {
-        let correlationID = ServiceNowPayload.correlationID(for: outbound.notification.event)
+        let correlationID = ServiceNowPayload.correlationID(for: outbound.notification)
         let mapped = ServiceNowPayload.incidentLevel(outbound.notification.event.severity)
         guard let found = try await findOpenIncident(correlationID: correlationID, deadline: deadline) else {
             let body = ServiceNowPayload.createIncident(outbound, configuration: configuration, context: context)
@@ -107,7 +112,7 @@ public struct ServiceNowSink: Sink {
     func resolveIncident(_ outbound: OutboundNotification, context: MessageContext, deadline: ContinuousClock.Instant) async throws(AttemptEnded)
         -> SinkResult
     {
-        let correlationID = ServiceNowPayload.correlationID(for: outbound.notification.event)
+        let correlationID = ServiceNowPayload.correlationID(for: outbound.notification)
         guard let found = try await findOpenIncident(correlationID: correlationID, deadline: deadline) else {
             return SinkResult(
                 outcome: .delivered,
@@ -169,7 +174,7 @@ public struct ServiceNowSink: Sink {
         let body = ServiceNowPayload.event(outbound, configuration: configuration, context: context)
         let answer = try await send(.POST, path: Self.eventPath, body: body, deadline: deadline, step: "push event")
         guard (200..<300).contains(answer.status) else { throw failure(answer, step: "push event") }
-        let key = ServiceNowPayload.correlationID(for: outbound.notification.event)
+        let key = ServiceNowPayload.correlationID(for: outbound.notification)
         let action = outbound.notification.type == .resolve ? "cleared" : "sent"
         return delivered(answer, "event \(action) with message_key \(key)")
     }

@@ -93,6 +93,9 @@ public struct MessageContext: @unchecked Sendable {
         case .resolve: status = "resolved"
         case .notification: status = "notification"
         case .records: status = "records"
+        // Only sinks that forward acknowledgements get one, and those send no text for it; should one reach a sink
+        // that renders words, it reads as a one-off notification.
+        case .acknowledge: status = "notification"
         }
         let labels = event.labels.sorted { $0.key < $1.key }
         var values: [String: Any] = [

@@ -135,7 +135,9 @@ struct BotDelivery {
                 return result
             }
             return await forget(integration: outbound.integration, key: key)
-        case .notification, .records:
+        case .notification, .records, .acknowledge:
+            // Slack does not forward acknowledgements, so none is ever queued for it; one that came anyway is posted
+            // and forgotten like a one-off notification, leaving the alert's message as it is.
             return await post(message, threadTS: nil).result
         }
     }
