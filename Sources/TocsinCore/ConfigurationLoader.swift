@@ -336,6 +336,11 @@ public struct ConfigurationLoader: Sendable {
                 continue
             }
             guard let row = ConfigValue.mapping(item, at: path, problems: &problems) else { continue }
+            if isGlobal, row["grouping"] != nil {
+                problems.append(
+                    ConfigProblem(path: "\(path).grouping", message: "the global policy is routing.grouping (directly under routing)")
+                )
+            }
             var cells: [Severity: RoutingCell] = [:]
             for (severityName, cellValue) in row.sorted(by: { $0.key < $1.key }) where severityName != "grouping" {
                 let cellPath = "\(path).\(severityName)"

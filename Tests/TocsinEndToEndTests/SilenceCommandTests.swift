@@ -16,10 +16,16 @@ struct SilenceCommandTests {
     func tocsin(_ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, lines: [String]) {
         let executable = try #require(tocsinExecutable(), "the tocsin executable is not built: run `swift build` first (scripts/test.sh does)")
         let child = try ChildProcess(executable: executable, arguments: arguments, environment: environment)
-        let completion = await child.waitForCompletion(timeout: .seconds(60))
-        if completion == nil { await child.stop() }
-        let finished = try #require(completion, "tocsin \(arguments.joined(separator: " ")) did not finish")
-        return (finished.status, child.lines)
+        guard let status = await child.waitForExit(timeout: .seconds(60)) else {
+            await child.stop()
+            Issue.record("tocsin \(arguments.joined(separator: " ")) did not exit; output so far: \(child.lines)")
+            throw CancellationError()
+        }
+        // The end of the output pipe is awaited only briefly: with many children started at once, its notification
+        // is now and then never delivered (seen about one run in five; every line had been read by then). The
+        // commands end each line with a newline, so a missed end loses nothing.
+        _ = await child.waitForCompletion(timeout: .seconds(2))
+        return (status, child.lines)
     }
 
     func withServer(_ body: (LiveServer) async throws -> Void) async throws {

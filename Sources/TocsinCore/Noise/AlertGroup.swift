@@ -171,6 +171,10 @@ public struct AlertGroup: Codable, Sendable, Hashable {
 
     private mutating func schedule(afterChangeAt now: Date, policy: GroupingPolicy) {
         var due = lastNotifiedAt == nil ? firstFlushAt : tick(atOrAfter: now, policy: policy)
+        // A change at the very tick that was just told waits for the next tick, not a second look at the same instant.
+        if let last = lastNotifiedAt, policy.groupInterval > .zero, due <= last {
+            due = last.addingTimeInterval(policy.groupInterval.seconds)
+        }
         // Prompt recovery: once nothing fires, the group is told at once rather than at its next tick.
         if !members.contains(where: \.effectivelyFiring) { due = now }
         nextFlushAt = nextFlushAt.map { min($0, due) } ?? due
@@ -190,7 +194,8 @@ public struct AlertGroup: Codable, Sendable, Hashable {
         }
         if let flap {
             let horizon = now.addingTimeInterval(-flap.window.seconds)
-            for index in members.indices { members[index].changes.removeAll { $0 < horizon } }
+            // A change exactly one window old has left it (the look scheduled for then must be able to drop it).
+            for index in members.indices { members[index].changes.removeAll { $0 <= horizon } }
         }
         var firing: [Int] = []
         var resolvedToTell: [Int] = []
@@ -272,6 +277,7 @@ public struct AlertGroup: Codable, Sendable, Hashable {
     /// every member that fires is now acknowledged and the integration was told the group fires: then the
     /// incident platform is told too.
     public mutating func acknowledge(fingerprints: Set<String>?, by author: String) -> Bool {
+        let wasWhole = isWhollyAcknowledged
         var touched = false
         for index in members.indices where members[index].effectivelyFiring {
             guard fingerprints?.contains(members[index].fingerprint) ?? true else { continue }
@@ -279,8 +285,14 @@ public struct AlertGroup: Codable, Sendable, Hashable {
             members[index].acknowledgedBy = author
             touched = true
         }
+        // Told once: acknowledging a group that already was changes nothing on the incident platform.
+        return touched && !wasWhole && isWhollyAcknowledged
+    }
+
+    /// Every alert shown firing is acknowledged, and the integration was told the group fires.
+    var isWhollyAcknowledged: Bool {
         let firing = members.filter(\.effectivelyFiring)
-        return touched && !firing.isEmpty && firing.allSatisfy(\.isAcknowledged) && firing.contains(where: \.notifiedFiring)
+        return !firing.isEmpty && firing.allSatisfy(\.isAcknowledged) && firing.contains(where: \.notifiedFiring)
     }
 }
 

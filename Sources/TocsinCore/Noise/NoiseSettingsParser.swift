@@ -129,7 +129,13 @@ enum NoiseSettingsParser {
                         problems.append(ConfigProblem(path: entryPath, message: "expected a list of label names, got \(entry.typeName)"))
                         continue
                     }
-                    rule.equal = names.compactMap(\.stringValue)
+                    for (position, name) in names.enumerated() {
+                        guard case .string(let label) = name, !label.isEmpty else {
+                            problems.append(ConfigProblem(path: "\(entryPath)[\(position)]", message: "expected a label name"))
+                            continue
+                        }
+                        rule.equal.append(label)
+                    }
                 default:
                     problems.append(ConfigProblem(path: entryPath, message: "unknown key (expected source_matchers, target_matchers, equal)"))
                 }

@@ -113,7 +113,11 @@ public struct SuppressionJudge: Sendable {
         if let until { return .silenced(ids: ids, until: until) }
         for rule in rules {
             guard LabelMatcher.all(rule.targetMatchers, match: labels) else { continue }
+            // As in Alertmanager: an alert on both sides of a rule is not inhibited by alerts also on both sides,
+            // or two such alerts would mute each other and neither would ever be told.
+            let onBothSides = LabelMatcher.all(rule.sourceMatchers, match: labels)
             for source in sources where source.fingerprint != fingerprint && rule.inhibits(target: labels, source: source.labels) {
+                if onBothSides && LabelMatcher.all(rule.targetMatchers, match: source.labels) { continue }
                 return .inhibited(by: source.fingerprint)
             }
         }

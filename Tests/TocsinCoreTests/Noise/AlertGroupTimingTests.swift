@@ -84,9 +84,7 @@ struct AlertGroupTimingTests {
         run.advance(to: first)
         #expect(run.notices.count == 1)
         run.group.admit(alert("b", node: "n2", at: 30), firing: true, now: first, policy: policy, flap: nil)
-        withKnownIssue("tick(atOrAfter:) returns the tick just told, so the change is due at once and told twice in one instant") {
-            #expect(run.group.nextFlushAt == first.addingTimeInterval(300))
-        }
+        #expect(run.group.nextFlushAt == first.addingTimeInterval(300))
     }
 
     @Test("an unchanged firing group repeats at the first tick at or after last notice + repeat_interval")
@@ -146,10 +144,7 @@ struct AlertGroupTimingTests {
         let tick = first.addingTimeInterval(4 * 3600 + 300)
         run.advance(to: tick)
         try #require(run.notices.count == 2)
-        #expect(run.notices[1].at <= tick)
-        withKnownIssue("the acknowledged group was left due at its stale repeat tick, so the rise skips group_interval") {
-            #expect(run.notices[1].at == tick)
-        }
+        #expect(run.notices[1].at == tick)
         #expect(run.notices[1].notice.isRepeat == false)
         #expect(run.notices[1].notice.firing.first?.openEvent.severity == .error)
         #expect(run.notices[1].notice.notification().event.severity == .error)
@@ -197,9 +192,7 @@ struct AlertGroupTimingTests {
         #expect(repeatTick == first.addingTimeInterval(3600))
         let repeated = group.flush(now: repeatTick, policy: policy, judge: .none(now: repeatTick))
         #expect(repeated == nil)
-        withKnownIssue("nextLook recomputes tick(last + repeat) from the unchanged lastNotifiedAt: the group stays due for ever") {
-            #expect(group.nextFlushAt.map { $0 > repeatTick } ?? true)
-        }
+        #expect(group.nextFlushAt.map { $0 > repeatTick } ?? true)
     }
 
     @Test("prompt recovery: a group whose alerts all resolved is told at once, between ticks")

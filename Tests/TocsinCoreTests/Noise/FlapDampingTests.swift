@@ -135,8 +135,8 @@ struct FlapDampingTests {
     }
 
     @Test("per-alert policy: an alert changing state more than max_changes times within the window is damped")
-    func perAlertFlapDetectionSurvivesPromptRecovery() {
-        // The default policy tells every change at once, and a told resolve drops the member with its change history.
+    func perAlertFlapDetectionSurvivesPromptRecovery() throws {
+        // The default policy tells every change at once: the change history must outlive each told resolve.
         let damping = FlapDamping(window: .seconds(600), maxChanges: 3, settle: .seconds(600))
         let settings = NoiseSettings(flapDamping: damping)
         var stored: [AlertGroup] = []
@@ -150,10 +150,51 @@ struct FlapDampingTests {
             told += book.deliveries.map(\.notification.type)
             stored = book.allGroups.filter { !book.deletedGroups.contains($0.id) }
         }
-        #expect(told.first == .open)
-        withKnownIssue("flush drops a told resolved member, and with it `changes`: the fourth change never sees the first three") {
-            // Changes 1–3 (open, resolve, open) are told; from the fourth the alert flaps and is held firing.
-            #expect(told == [.open, .resolve, .open])
-        }
+        // Changes 1–3 (open, resolve, open) are told; from the fourth the alert flaps and is held firing.
+        #expect(told == [.open, .resolve, .open])
+        let group = try #require(stored.first)
+        #expect(group.members.first?.flapping == true)
+    }
+
+    /// Opens and resolves one ungrouped alert with flap damping on, as two store transactions; returns the kept groups.
+    func openedAndResolved(settings: NoiseSettings) -> (groups: [AlertGroup], resolveTold: Bool) {
+        var opening = GroupBook(settings: settings, groups: [])
+        _ = opening.admit(alert("a", node: "n1", at: coreT0), firing: true, integrations: ["chat"], now: coreT0, judge: .none(now: coreT0))
+        var book = GroupBook(settings: settings, groups: opening.allGroups)
+        let resolve = alert("a-end", node: "n1", resolved: true, at: noiseAt(60))
+        let result = book.admit(resolve, firing: false, integrations: ["chat"], now: noiseAt(60), judge: .none(now: noiseAt(60)))
+        #expect(book.deletedGroups.isEmpty, "the resolved alert stays as flap history")
+        return (book.allGroups.filter { !book.deletedGroups.contains($0.id) }, result.told == ["chat"])
+    }
+
+    @Test("with flap damping a told resolve stays as untold history, and the group goes once the window has passed")
+    func resolvedHistoryLeavesAfterWindow() throws {
+        let settings = NoiseSettings(flapDamping: flap)
+        let (groups, resolveTold) = openedAndResolved(settings: settings)
+        #expect(resolveTold)
+        let group = try #require(groups.first)
+        let member = try #require(group.members.first)
+        #expect(member.firing == false)
+        #expect(member.notifiedFiring == false, "a told resolve is not told again")
+        #expect(group.nextFlushAt == noiseAt(660))
+        // The flusher's clock is a little past the due instant.
+        let later = noiseAt(660.5)
+        var book = GroupBook(settings: settings, groups: groups)
+        let told = book.flushDue(now: later, judge: .none(now: later))
+        #expect(told.isEmpty)
+        #expect(book.deletedGroups == [group.id])
+    }
+
+    @Test("a flap-history group looked at exactly when its window passes is still removed or looked at again")
+    func resolvedHistoryLookAtTheDueInstant() throws {
+        let settings = NoiseSettings(flapDamping: flap)
+        let (groups, _) = openedAndResolved(settings: settings)
+        let group = try #require(groups.first)
+        let due = try #require(group.nextFlushAt)
+        var book = GroupBook(settings: settings, groups: groups)
+        let told = book.flushDue(now: due, judge: .none(now: due))
+        #expect(told.isEmpty)
+        #expect(book.group(id: group.id)?.isEmpty == true, "its last member left")
+        #expect(book.deletedGroups.contains(group.id), "the history left the window: the group is gone")
     }
 }

@@ -163,6 +163,9 @@ struct GroupBookTests {
         #expect(ack.notification.group?.alerts.count == 2)
         #expect(pagerGroup.members.allSatisfy { $0.acknowledgedBy == "alice" })
         #expect(book.changedGroups.count == 2)
+        let again = book.acknowledge(fingerprints: nil, by: "bob", forwardTo: ["pager"], now: now.addingTimeInterval(60))
+        #expect(again.told.isEmpty, "a group already acknowledged is not acknowledged on the platform twice")
+        #expect(book.deliveries.count == 1)
     }
 
     @Test("acknowledge of an alert the loaded groups do not hold touches nothing")

@@ -122,7 +122,7 @@ struct GroupRun {
             let now = max(due, clock)
             clock = now
             looks.append(now)
-            if let notice = group.flush(now: now, policy: policy, judge: judge(at: now)) {
+            if let notice = group.flush(now: now, policy: policy, judge: judge(at: now), flap: flap) {
                 notices.append((now, notice))
             }
             passes += 1
@@ -133,7 +133,9 @@ struct GroupRun {
     }
 
     /// Admits the alert's change at its `receivedAt` (after the looks due by then), then takes any look due at once.
-    mutating func send(_ event: Event, firing: Bool = true) {
+    /// A resolved event is a resolve unless `firing` says otherwise.
+    mutating func send(_ event: Event, firing: Bool? = nil) {
+        let firing = firing ?? (event.status != .resolved)
         // An empty group has nothing to look at: the store makes a group and admits its first alert at once.
         if group.isEmpty {
             clock = max(clock, event.receivedAt)
