@@ -445,8 +445,9 @@ final class SQLiteWriteQueue: Sendable {
         var fingerprints: Set<String>?
         switch request.target {
         case .alert(let fingerprint):
-            guard let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
-                .decode(column: "body", as: String.self)
+            guard
+                let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
+                    .decode(column: "body", as: String.self)
             else { return nil }
             guard try StoredJSON.decode(AlertRecord.self, from: body).status == .open else { return nil }
             fingerprints = [fingerprint]
@@ -464,8 +465,9 @@ final class SQLiteWriteQueue: Sendable {
         let acknowledged = fingerprints ?? Set(groups.flatMap { $0.members.filter(\.effectivelyFiring).map(\.fingerprint) })
         var alertRows: [[any Encodable & Sendable]] = []
         for fingerprint in acknowledged.sorted() {
-            guard let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
-                .decode(column: "body", as: String.self)
+            guard
+                let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
+                    .decode(column: "body", as: String.self)
             else { continue }
             var alert = try StoredJSON.decode(AlertRecord.self, from: body)
             guard alert.status == .open else { continue }

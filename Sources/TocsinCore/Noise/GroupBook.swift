@@ -62,9 +62,11 @@ public struct GroupBook: Sendable {
             if let due = group.nextFlushAt, due <= now {
                 if let notice = group.flush(now: now, policy: policy, judge: judge, flap: settings.flapDamping) {
                     // A one-alert group told of the very event being stored reads as that event's notification.
-                    let ownEvent = notice.perAlert && (notice.firing + notice.resolved).contains { member in
-                        (firing ? member.openEvent.id : member.resolveEvent?.id) == event.id
-                    }
+                    let ownEvent =
+                        notice.perAlert
+                        && (notice.firing + notice.resolved).contains { member in
+                            (firing ? member.openEvent.id : member.resolveEvent?.id) == event.id
+                        }
                     record(notice.notification(id: ownEvent ? event.id : nil), to: integration)
                     told.append(integration)
                 }
