@@ -12,6 +12,7 @@
 # Environment:
 #   ALERTMANAGER_BIN    Alertmanager binary (default: prometheus-alertmanager on PATH)
 #   TOCSIN_BIN          Tocsin binary (default: .build/release/tocsin, built by this script)
+#   BENCH_BIN           tocsin-bench binary (default: .build/release/tocsin-bench)
 #   AM_GROUP_INTERVAL   Alertmanager group_interval (default 1s)
 #   READY_TIMEOUT       seconds to wait for a server to become ready (default 60)
 #   KEEP_WORKDIR=1      keep the temporary directory (configs, logs) after a successful run
@@ -93,7 +94,7 @@ if [[ $SKIP_BUILD -eq 0 ]]; then
     fi
 fi
 BIN_DIR="$(swift build -c release --show-bin-path)"
-BENCH="$BIN_DIR/tocsin-bench"
+BENCH="${BENCH_BIN:-$BIN_DIR/tocsin-bench}"
 TOCSIN="${TOCSIN_BIN:-$BIN_DIR/tocsin}"
 [[ -x "$BENCH" ]] || die "$BENCH not found; run without --skip-build"
 if [[ $RUN_TOCSIN -eq 1 && ! -x "$TOCSIN" ]]; then

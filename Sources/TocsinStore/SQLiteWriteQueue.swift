@@ -307,7 +307,9 @@ final class SQLiteWriteQueue: Sendable {
                 ]
                 results[admission.request].events[admission.position].outcome = outcome
             }
-            try await write(book)
+            var encoded: [String: (event: Event, json: String)] = [:]
+            for admission in admissions { encoded[admission.event.id] = (admission.event, admission.eventJSON) }
+            try await write(book, events: encoded)
             // The alerts it muted may now be told: their groups are looked at again.
             if inhibitorResolved { try await recheckSuppressedGroups(now: now) }
         }
@@ -354,7 +356,7 @@ final class SQLiteWriteQueue: Sendable {
     /// A group row. Its `next_flush_at` column wins over the body's: a recheck (a silence expired, an inhibiting
     /// alert resolved) moves the column alone, in one statement for every group concerned.
     static func decodeGroup(_ row: any SQLRow) throws -> AlertGroup {
-        var group = try StoredJSON.decode(AlertGroup.self, from: try row.decode(column: "body", as: String.self))
+        var group = try AlertGroup(storedForm: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8)))
         group.nextFlushAt = try row.decode(column: "next_flush_at", as: Int64?.self).map(Date.init(storedMillis:))
         return group
     }
@@ -381,13 +383,19 @@ final class SQLiteWriteQueue: Sendable {
     }
 
     /// Stores what a book decided: notifications and their deliveries, changed groups, emptied groups.
-    private func write(_ book: GroupBook) async throws {
+    /// - Parameter events: the events of this transaction by id, with their encoded JSON: a one-alert group's
+    ///   notification carries its event unchanged, which is then encoded once.
+    private func write(_ book: GroupBook, events: [String: (event: Event, json: String)] = [:]) async throws {
         var notificationRows: [[any Encodable & Sendable]] = []
         var deliveryRows: [[any Encodable & Sendable]] = []
         for (notification, integrations) in book.deliveries {
-            notificationRows.append([
-                notification.id, notification.type.rawValue, notification.createdAt.storedMillis, JSONWriter.string(notification.storedForm),
-            ])
+            let body: String
+            if notification.group == nil, let stored = events[notification.event.id], stored.event == notification.event {
+                body = StoredJSON.notification(notification, eventJSON: stored.json)
+            } else {
+                body = JSONWriter.string(notification.storedForm)
+            }
+            notificationRows.append([notification.id, notification.type.rawValue, notification.createdAt.storedMillis, body])
             for integration in integrations {
                 deliveryRows.append(
                     DeliveryRow.values(DeliveryRecord.new(notification: notification, integration: integration, now: notification.createdAt))
@@ -398,12 +406,11 @@ final class SQLiteWriteQueue: Sendable {
         try await insert(into: "notifications", columns: ["id", "type", "created_at", "body"], rows: notificationRows, ignoreConflicts: true)
         try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: deliveryRows, ignoreConflicts: true)
         var groupRows: [[any Encodable & Sendable]] = []
-        for id in book.changedGroups {
-            guard let group = book.group(id: id) else { continue }
+        for group in book.allGroups where book.changedGroups.contains(group.id) {
             groupRows.append([
                 group.id, GroupBook.base(of: group), group.integration, group.dedupKey, group.nextFlushAt?.storedMillis,
                 group.hasSuppressedMembers ? 1 : 0, " " + group.members.map(\.fingerprint).joined(separator: " ") + " ",
-                group.createdAt.storedMillis, try StoredJSON.encode(group),
+                group.createdAt.storedMillis, JSONWriter.string(group.storedForm),
             ])
         }
         try await insert(

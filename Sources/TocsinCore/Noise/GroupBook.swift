@@ -13,6 +13,8 @@ public struct GroupBook: Sendable {
     /// Notifications to store, each with the integrations it goes to (an outbox row each). One notification may
     /// serve several integrations when their one-alert groups tell the same event.
     public private(set) var deliveries: [(notification: NotificationRecord, integrations: [String])] = []
+    /// Where each notification id is in `deliveries`: a transaction of thousands of alerts must not search it.
+    private var deliveryIndex: [String: Int] = [:]
 
     public init(settings: NoiseSettings, groups: [AlertGroup]) {
         self.settings = settings
@@ -165,9 +167,10 @@ public struct GroupBook: Sendable {
     }
 
     private mutating func record(_ notification: NotificationRecord, to integration: String) {
-        if let index = deliveries.firstIndex(where: { $0.notification.id == notification.id }) {
+        if let index = deliveryIndex[notification.id] {
             deliveries[index].integrations.append(integration)
         } else {
+            deliveryIndex[notification.id] = deliveries.count
             deliveries.append((notification, [integration]))
         }
     }

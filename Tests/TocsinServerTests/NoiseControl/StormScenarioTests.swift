@@ -21,11 +21,9 @@ struct StormScenarioTests {
             error: [hook, pager, chat]
         """
 
-    @Test("12 nodes' disks fill within 60 s, two flap, all recover: one open and one recovery per integration")
-    func storm() async throws {
-        let harness = try await NoiseHarness(yaml: Self.yaml)
-        defer { Task { await harness.shutdown() } }
-        var raw = 0
+    /// The storm's events: nodes 1–10 fill one after another, every 6 s; nodes 11 and 12 flap every 10 s for two
+    /// minutes, then stay full; everything recovers between 700 s and 760 s.
+    static var timeline: [(second: Double, node: Int, firing: Bool)] {
         var timeline: [(second: Double, node: Int, firing: Bool)] = []
         // Nodes 1–10 fill one after another, every 6 s, within the first minute.
         for node in 1...10 { timeline.append((Double(node - 1) * 6, node, true)) }
@@ -38,7 +36,15 @@ struct StormScenarioTests {
         }
         // Everything recovers between 700 s and 760 s.
         for node in 1...12 { timeline.append((700 + Double(node - 1) * 5, node, false)) }
-        for step in timeline.sorted(by: { $0.second < $1.second }) {
+        return timeline.sorted { $0.second < $1.second }
+    }
+
+    @Test("12 nodes' disks fill within 60 s, two flap, all recover: one open and one recovery per integration")
+    func storm() async throws {
+        let harness = try await NoiseHarness(yaml: Self.yaml)
+        defer { Task { await harness.shutdown() } }
+        var raw = 0
+        for step in Self.timeline {
             try await harness.push(nodeAlert("DiskUsageHigh", node: step.node), firing: step.firing, at: step.second)
             raw += 1
         }
@@ -63,5 +69,21 @@ struct StormScenarioTests {
                 + "(\(report.joined(separator: ", "))); noise reduction \(String(format: "%.1f", ratio)):1 per integration"
         )
         #expect(raw == 10 + 2 * 13 + 12)
+    }
+
+    @Test("the same storm without grouping or flap damping: every open and resolve is a notification")
+    func stormWithoutNoiseControl() async throws {
+        let plain = Self.yaml.replacingOccurrences(of: "  grouping:", with: "  # grouping:")
+            .replacingOccurrences(of: "  flap_damping:", with: "  # flap_damping:")
+        let harness = try await NoiseHarness(yaml: plain)
+        defer { Task { await harness.shutdown() } }
+        for step in Self.timeline {
+            try await harness.push(nodeAlert("DiskUsageHigh", node: step.node), firing: step.firing, at: step.second)
+        }
+        try await harness.run(until: 6 * 3600)
+        let told = try await harness.told("hook")
+        print("storm without noise control: \(Self.timeline.count) raw alert events -> \(told.count) notifications per integration")
+        #expect(told.count == Self.timeline.count)
+        #expect(Set(told.compactMap(\.event.fingerprint)).count == 12, "twelve incidents, one per node")
     }
 }
