@@ -36,6 +36,9 @@ final class SQLiteWriteQueue: Sendable {
     private let database: any SQLDatabase
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    /// The silences not yet over, read once and replaced whenever one is saved: every silence is written through
+    /// this queue, and reading them again in every ingest transaction cost a statement per commit.
+    private let silenceCache = NIOLockedValueBox<[Silence]?>(nil)
 
     private struct State {
         var pending: [WriteRequest] = []
@@ -151,6 +154,7 @@ final class SQLiteWriteQueue: Sendable {
                     ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, body = excluded.body
                     """
                 ).run()
+                silenceCache.withLockedValue { $0 = nil }
                 // A silence that changed (or ended early) may unmute alerts: their groups are looked at again now.
                 try await recheckSuppressedGroups(now: now)
                 answers.append { continuation.resume() }
@@ -275,7 +279,7 @@ final class SQLiteWriteQueue: Sendable {
             // One runtime writes through a store, so the requests of one transaction share their noise settings.
             let noise = requests[0].noise
             var bases = Set<String>()
-            for admission in admissions {
+            for admission in admissions where !GroupBook.isSurelyNew(admission.plan, settings: noise) {
                 bases.formUnion(GroupBook.bases(of: admission.plan.notification!.event, integrations: admission.plan.integrations, settings: noise))
             }
             var book = GroupBook(settings: noise, groups: try await loadGroups(bases: Array(bases)))
@@ -364,10 +368,17 @@ final class SQLiteWriteQueue: Sendable {
     /// What mutes alerts at `now`: the silences not yet over and, when there are inhibit rules, the open alerts
     /// that can inhibit (as this transaction leaves them).
     private func judge(now: Date, rules: [InhibitRule], overlay: [String: AlertRecord]) async throws -> SuppressionJudge {
-        var silences: [Silence] = []
-        for row in try await database.raw("SELECT body FROM silences WHERE ends_at > \(bind: now.storedMillis)").all() {
-            silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
+        var silences: [Silence]
+        if let cached = silenceCache.withLockedValue({ $0 }) {
+            silences = cached
+        } else {
+            silences = []
+            for row in try await database.raw("SELECT body FROM silences WHERE ends_at > \(bind: now.storedMillis)").all() {
+                silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
+            }
+            silenceCache.withLockedValue { $0 = silences }
         }
+        silences.removeAll { $0.endsAt <= now }
         var sources: [String: [String: String]] = [:]
         if !rules.isEmpty {
             for row in try await database.raw("SELECT body FROM alerts WHERE status = 'open'").all() {

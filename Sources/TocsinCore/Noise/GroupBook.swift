@@ -33,6 +33,14 @@ public struct GroupBook: Sendable {
         integrations.map { settings.groupIdentity(integration: $0, alert: event).base }
     }
 
+    /// Whether an alert's change can only make new groups, so the store need not look for them: an alert that opens
+    /// (it was unknown or resolved) under one-alert groups without flap damping. Such a group is deleted once its
+    /// recovery is told, so none is left to find; a burst of new alerts then costs no read.
+    public static func isSurelyNew(_ plan: EventPlan, settings: NoiseSettings) -> Bool {
+        guard plan.outcome == .opened, settings.flapDamping == nil, let event = plan.notification?.event else { return false }
+        return settings.route(for: event.category).policy.isPerAlert
+    }
+
     /// Takes an alert's change for each of its integrations, and tells at once the groups that are due (a
     /// one-alert group with no wait is due at once). Returns the integrations told now and how the alert fared.
     public mutating func admit(
