@@ -207,11 +207,17 @@ extension API {
         var matchers: [LabelMatcher] = []
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else { throw invalid("matchers[\(index)]", "expected a matcher string") }
+            let matcher: LabelMatcher
             do {
-                matchers.append(try LabelMatcher.parse(text))
+                matcher = try LabelMatcher.parse(text)
             } catch {
                 throw invalid("matchers[\(index)]", error.message)
             }
+            // A silence is kept as its matchers' text: one that would read back differently is refused now.
+            guard (try? LabelMatcher.parse(matcher.description)) == matcher else {
+                throw invalid("matchers[\(index)]", "the value cannot be stored as written (a backslash before a quote)")
+            }
+            matchers.append(matcher)
         }
         if matchers.allSatisfy({ $0.matches([:]) }) {
             throw invalid("matchers", "the matchers match alerts without any label: add one that names a value, such as cluster=\"prod\"")

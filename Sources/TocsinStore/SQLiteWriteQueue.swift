@@ -373,8 +373,13 @@ final class SQLiteWriteQueue: Sendable {
             silences = cached
         } else {
             silences = []
-            for row in try await database.raw("SELECT body FROM silences WHERE ends_at > \(bind: now.storedMillis)").all() {
-                silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
+            for row in try await database.raw("SELECT id, body FROM silences WHERE ends_at > \(bind: now.storedMillis)").all() {
+                // One unreadable silence must not stop every ingest: it is left out, loudly.
+                do {
+                    silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
+                } catch {
+                    logger.error("a stored silence cannot be read; it mutes nothing", metadata: ["silence": "\((try? row.decode(column: "id", as: String.self)) ?? "?")"])
+                }
             }
             silenceCache.withLockedValue { $0 = silences }
         }

@@ -190,6 +190,32 @@ struct NoiseControlAcceptanceTests {
         #expect(told.last?.createdAt == harness.at(3600))
     }
 
+    @Test("a silence that is incomplete or cannot be stored is refused with the field at fault, and nothing is stored")
+    func silenceRefusals() async throws {
+        let harness = try await NoiseHarness(yaml: Self.yaml())
+        defer { Task { await harness.shutdown() } }
+        let cases: [(body: String, field: String)] = [
+            (#"{"duration": "1h", "created_by": "a", "comment": "c"}"#, "matchers"),
+            (#"{"matchers": ["cluster=~\"(\""], "duration": "1h", "created_by": "a", "comment": "c"}"#, "matchers[0]"),
+            (#"{"matchers": ["cluster=\"a\\\\\"b\""], "duration": "1h", "created_by": "a", "comment": "c"}"#, "matchers[0]"),
+            (#"{"matchers": ["cluster=~\".*\""], "duration": "1h", "created_by": "a", "comment": "c"}"#, "matchers"),
+            (#"{"matchers": ["cluster=\"prod\""], "created_by": "a", "comment": "c"}"#, "ends_at"),
+            (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "comment": "c"}"#, "created_by"),
+            (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "created_by": "a"}"#, "comment"),
+            (#"{"matchers": ["cluster=\"prod\""], "duration": "soon", "created_by": "a", "comment": "c"}"#, "duration"),
+            (#"{"matchers": ["cluster=\"prod\""], "schedule": {"cron": "61 * * * *", "duration": "1h"}, "created_by": "a", "comment": "c"}"#, "schedule.cron"),
+            (#"{"matchers": ["cluster=\"prod\""], "ends_at": "2020-01-01T00:00:00Z", "created_by": "a", "comment": "c"}"#, "ends_at"),
+            (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "created_by": "a", "comment": "c", "extra": 1}"#, "extra"),
+        ]
+        for (body, field) in cases {
+            let answer = try await harness.api { client in try await client.post("/api/v1/silences", body) }
+            #expect(answer.status == .badRequest, "\(body)")
+            let error = try answer.json()["error"] as? [String: Any]
+            #expect(error?["field"] as? String == field, "\(body)")
+        }
+        #expect(try await harness.runtime.store.silences(endingAfter: nil).isEmpty)
+    }
+
     @Test("expiring a silence early tells the alerts it muted at once; a recovery is never muted")
     func expireSilence() async throws {
         let harness = try await NoiseHarness(yaml: Self.yaml())
