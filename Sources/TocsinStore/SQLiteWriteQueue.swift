@@ -378,7 +378,8 @@ final class SQLiteWriteQueue: Sendable {
                 do {
                     silences.append(try Silence(stored: JSONParser.parse(Array(try row.decode(column: "body", as: String.self).utf8))))
                 } catch {
-                    logger.error("a stored silence cannot be read; it mutes nothing", metadata: ["silence": "\((try? row.decode(column: "id", as: String.self)) ?? "?")"])
+                    let id = (try? row.decode(column: "id", as: String.self)) ?? "?"
+                    logger.error("a stored silence cannot be read; it mutes nothing", metadata: ["silence": "\(id)", "error": "\(error)"])
                 }
             }
             silenceCache.withLockedValue { $0 = silences }

@@ -203,7 +203,10 @@ struct NoiseControlAcceptanceTests {
             (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "comment": "c"}"#, "created_by"),
             (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "created_by": "a"}"#, "comment"),
             (#"{"matchers": ["cluster=\"prod\""], "duration": "soon", "created_by": "a", "comment": "c"}"#, "duration"),
-            (#"{"matchers": ["cluster=\"prod\""], "schedule": {"cron": "61 * * * *", "duration": "1h"}, "created_by": "a", "comment": "c"}"#, "schedule.cron"),
+            (
+                #"{"matchers": ["cluster=\"prod\""], "schedule": {"cron": "61 * * * *", "duration": "1h"}, "created_by": "a", "comment": "c"}"#,
+                "schedule.cron"
+            ),
             (#"{"matchers": ["cluster=\"prod\""], "ends_at": "2020-01-01T00:00:00Z", "created_by": "a", "comment": "c"}"#, "ends_at"),
             (#"{"matchers": ["cluster=\"prod\""], "duration": "1h", "created_by": "a", "comment": "c", "extra": 1}"#, "extra"),
         ]
