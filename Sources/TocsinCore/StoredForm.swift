@@ -11,6 +11,41 @@ public struct StoredFormError: Error, Hashable {
     }
 }
 
+/// The fields of one stored object, read by name; a missing or malformed field throws with its name.
+struct StoredFields {
+    let object: [String: JSONValue]
+
+    init(_ value: JSONValue, name: String) throws(StoredFormError) {
+        guard let object = value.objectValue else { throw StoredFormError(field: name) }
+        self.object = object
+    }
+
+    subscript(key: String) -> JSONValue? { object[key] }
+
+    func text(_ key: String) throws(StoredFormError) -> String {
+        guard let text = object[key]?.stringValue else { throw StoredFormError(field: key) }
+        return text
+    }
+
+    /// A date kept as milliseconds since 1970.
+    func date(_ key: String) throws(StoredFormError) -> Date {
+        guard let date = object[key]?.dateFromMillis else { throw StoredFormError(field: key) }
+        return date
+    }
+
+    /// A date kept as RFC 3339 text (the forms the API shows as they are stored).
+    func timestamp(_ key: String) throws(StoredFormError) -> Date {
+        guard let date = Timestamp.parse(try text(key)) else { throw StoredFormError(field: key) }
+        return date
+    }
+
+    func labels(_ key: String) -> [String: String] {
+        var labels: [String: String] = [:]
+        for (name, item) in object[key]?.objectValue ?? [:] { labels[name] = item.stringValue }
+        return labels
+    }
+}
+
 extension Event {
     public var storedForm: JSONValue {
         var object: [String: JSONValue] = [
@@ -34,39 +69,30 @@ extension Event {
     }
 
     public init(storedForm value: JSONValue) throws(StoredFormError) {
-        guard let object = value.objectValue else { throw StoredFormError(field: "event") }
-        func text(_ key: String) throws(StoredFormError) -> String {
-            guard let text = object[key]?.stringValue else { throw StoredFormError(field: key) }
-            return text
-        }
-        func date(_ key: String) throws(StoredFormError) -> Date {
-            guard let date = object[key]?.dateFromMillis else { throw StoredFormError(field: key) }
-            return date
-        }
-        guard let kind = EventKind(rawValue: try text("kind")) else { throw StoredFormError(field: "kind") }
-        guard let severity = Severity(rawValue: try text("severity")) else { throw StoredFormError(field: "severity") }
-        guard let category = Category(rawValue: try text("category")) else { throw StoredFormError(field: "category") }
-        var labels: [String: String] = [:]
-        for (key, item) in object["labels"]?.objectValue ?? [:] { labels[key] = item.stringValue }
+        let object = try StoredFields(value, name: "event")
+        guard let kind = EventKind(rawValue: try object.text("kind")) else { throw StoredFormError(field: "kind") }
+        guard let severity = Severity(rawValue: try object.text("severity")) else { throw StoredFormError(field: "severity") }
+        guard let category = Category(rawValue: try object.text("category")) else { throw StoredFormError(field: "category") }
+        let labels = object.labels("labels")
         var links: [Link] = []
         for item in object["links"]?.arrayValue ?? [] {
             guard let link = item.objectValue, let href = link["href"]?.stringValue else { throw StoredFormError(field: "links") }
             links.append(Link(href: href, text: link["text"]?.stringValue))
         }
         self.init(
-            id: try text("id"),
+            id: try object.text("id"),
             kind: kind,
             severity: severity,
             category: category,
             status: object["status"]?.stringValue.flatMap(AlertEventStatus.init(rawValue:)),
             labels: labels,
-            summary: try text("summary"),
+            summary: try object.text("summary"),
             description: object["description"]?.stringValue,
             details: object["details"],
             links: links,
-            startsAt: try date("startsAt"),
+            startsAt: try object.date("startsAt"),
             endsAt: object["endsAt"]?.dateFromMillis,
-            receivedAt: try date("receivedAt"),
+            receivedAt: try object.date("receivedAt"),
             fingerprint: object["fingerprint"]?.stringValue,
             source: object["source"]?.stringValue.flatMap(EventSource.init(rawValue:)) ?? .api
         )

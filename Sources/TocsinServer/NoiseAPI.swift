@@ -31,7 +31,7 @@ extension API {
 
     func acknowledge(_ request: Request, target: AcknowledgeTarget) async throws -> Response {
         let body = try await optionalObject(request, api: "acknowledge")
-        let author = try text(body, "by", required: false, limit: 200) ?? "api"
+        let author = try text(body, "by", limit: 200) ?? "api"
         guard
             let result = try await runtime.store.acknowledge(
                 target,
@@ -302,11 +302,9 @@ extension API {
         return object
     }
 
-    private func text(_ body: [String: JSONValue], _ field: String, required: Bool, limit: Int) throws -> String? {
-        guard let value = body[field] else {
-            if required { throw APIError(status: .badRequest, reason: "invalid_field", field: field, message: "required") }
-            return nil
-        }
+    /// An optional text field of at most `limit` characters.
+    private func text(_ body: [String: JSONValue], _ field: String, limit: Int) throws -> String? {
+        guard let value = body[field] else { return nil }
         guard case .string(let text) = value, !text.isEmpty, text.count <= limit else {
             throw APIError(status: .badRequest, reason: "invalid_field", field: field, message: "expected a string of 1 to \(limit) characters")
         }

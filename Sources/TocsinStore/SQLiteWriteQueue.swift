@@ -323,19 +323,7 @@ final class SQLiteWriteQueue: Sendable {
             columns: ["id", "kind", "severity", "category", "fingerprint", "outcome", "integrations", "received_at", "body"],
             rows: eventRows
         )
-        var alertRows: [[any Encodable & Sendable]] = []
-        for alert in changedAlerts.values {
-            alertRows.append([
-                alert.fingerprint, alert.status.rawValue, alert.severity.rawValue, alert.category.rawValue, alert.startsAt.storedMillis,
-                alert.expiresAt?.storedMillis, try StoredJSON.encode(alert),
-            ])
-        }
-        try await insert(
-            into: "alerts",
-            columns: ["fingerprint", "status", "severity", "category", "started_at", "expires_at", "body"],
-            rows: alertRows,
-            upsertKey: "fingerprint"
-        )
+        try await upsertAlerts(Array(changedAlerts.values))
         try await insert(into: "notifications", columns: ["id", "type", "created_at", "body"], rows: notificationRows)
         try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: deliveryRows)
         return results
@@ -487,17 +475,23 @@ final class SQLiteWriteQueue: Sendable {
         let (touched, told) = book.acknowledge(fingerprints: fingerprints, by: request.author, forwardTo: request.forwardTo, now: request.now)
         try await write(book)
         let acknowledged = fingerprints ?? Set(groups.flatMap { $0.members.filter(\.effectivelyFiring).map(\.fingerprint) })
-        var alertRows: [[any Encodable & Sendable]] = []
-        for fingerprint in acknowledged.sorted() {
-            guard
-                let body = try await database.raw("SELECT body FROM alerts WHERE fingerprint = \(bind: fingerprint)").first()?
-                    .decode(column: "body", as: String.self)
-            else { continue }
-            var alert = try StoredJSON.decode(AlertRecord.self, from: body)
-            guard alert.status == .open else { continue }
-            alert.acknowledgedBy = request.author
-            alert.acknowledgedAt = request.now
-            alertRows.append([
+        var changed: [AlertRecord] = []
+        for chunk in acknowledged.sorted().chunked(Self.rowsPerStatement) {
+            for body in try await selectStrings("SELECT body AS value FROM alerts WHERE status = 'open' AND fingerprint IN ", chunk) {
+                var alert = try StoredJSON.decode(AlertRecord.self, from: body)
+                alert.acknowledgedBy = request.author
+                alert.acknowledgedAt = request.now
+                changed.append(alert)
+            }
+        }
+        try await upsertAlerts(changed)
+        return AcknowledgeResult(alerts: acknowledged.sorted(), groups: touched.sorted(), forwardedTo: told.sorted())
+    }
+
+    private func upsertAlerts(_ alerts: [AlertRecord]) async throws {
+        var rows: [[any Encodable & Sendable]] = []
+        for alert in alerts {
+            rows.append([
                 alert.fingerprint, alert.status.rawValue, alert.severity.rawValue, alert.category.rawValue, alert.startsAt.storedMillis,
                 alert.expiresAt?.storedMillis, try StoredJSON.encode(alert),
             ])
@@ -505,10 +499,9 @@ final class SQLiteWriteQueue: Sendable {
         try await insert(
             into: "alerts",
             columns: ["fingerprint", "status", "severity", "category", "started_at", "expires_at", "body"],
-            rows: alertRows,
+            rows: rows,
             upsertKey: "fingerprint"
         )
-        return AcknowledgeResult(alerts: acknowledged.sorted(), groups: touched.sorted(), forwardedTo: told.sorted())
     }
 
     private func upsertDeliveries(_ records: [DeliveryRecord]) async throws {

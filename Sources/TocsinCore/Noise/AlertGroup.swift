@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// One alert inside a group, and what the group's integration was last told about it.
-public struct GroupMember: Codable, Sendable, Hashable {
+public struct GroupMember: Sendable, Hashable {
     public var fingerprint: String
     /// The alert's latest firing event (with its fingerprint): what a notification shows while it fires.
     public var openEvent: Event
@@ -33,36 +33,9 @@ public struct GroupMember: Codable, Sendable, Hashable {
     }
 }
 
-extension Suppression: Codable {
-    private enum CodingKeys: String, CodingKey { case silencedBy, until, inhibitedBy }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let source = try container.decodeIfPresent(String.self, forKey: .inhibitedBy) {
-            self = .inhibited(by: source)
-        } else {
-            self = .silenced(
-                ids: try container.decode([String].self, forKey: .silencedBy),
-                until: try container.decode(Date.self, forKey: .until)
-            )
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case .silenced(let ids, let until):
-            try container.encode(ids, forKey: .silencedBy)
-            try container.encode(until, forKey: .until)
-        case .inhibited(let source):
-            try container.encode(source, forKey: .inhibitedBy)
-        }
-    }
-}
-
 /// A group of alerts on one integration (Alertmanager's aggregation group), with its timers. Pure state: the
-/// store keeps it between events and restarts; `admit` and `flush` move it.
-public struct AlertGroup: Codable, Sendable, Hashable {
+/// store keeps it (in `storedForm`) between events and restarts; `admit` and `flush` move it.
+public struct AlertGroup: Sendable, Hashable {
     /// `integration|key`, plus `@start` for a time-window group: the store's primary key.
     public var id: String
     public var integration: String

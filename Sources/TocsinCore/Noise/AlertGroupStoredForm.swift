@@ -23,28 +23,18 @@ extension AlertGroup {
     }
 
     public init(storedForm value: JSONValue) throws(StoredFormError) {
-        guard let object = value.objectValue else { throw StoredFormError(field: "group") }
-        func text(_ key: String) throws(StoredFormError) -> String {
-            guard let text = object[key]?.stringValue else { throw StoredFormError(field: key) }
-            return text
-        }
-        func date(_ key: String) throws(StoredFormError) -> Date {
-            guard let date = object[key]?.dateFromMillis else { throw StoredFormError(field: key) }
-            return date
-        }
-        var labels: [String: String] = [:]
-        for (name, item) in object["groupLabels"]?.objectValue ?? [:] { labels[name] = item.stringValue }
+        let object = try StoredFields(value, name: "group")
         var members: [GroupMember] = []
         for item in object["members"]?.arrayValue ?? [] { members.append(try GroupMember(storedForm: item)) }
-        self.id = try text("id")
-        self.integration = try text("integration")
-        self.key = try text("key")
-        self.dedupKey = try text("dedupKey")
-        self.groupLabels = labels
+        self.id = try object.text("id")
+        self.integration = try object.text("integration")
+        self.key = try object.text("key")
+        self.dedupKey = try object.text("dedupKey")
+        self.groupLabels = object.labels("groupLabels")
         self.perAlert = object["perAlert"] == .bool(true)
         self.members = members
-        self.createdAt = try date("createdAt")
-        self.firstFlushAt = try date("firstFlushAt")
+        self.createdAt = try object.date("createdAt")
+        self.firstFlushAt = try object.date("firstFlushAt")
         self.nextFlushAt = object["nextFlushAt"]?.dateFromMillis
         self.lastNotifiedAt = object["lastNotifiedAt"]?.dateFromMillis
         self.notificationCount = Int(object["notificationCount"]?.numberValue ?? 0)

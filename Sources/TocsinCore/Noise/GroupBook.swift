@@ -141,18 +141,6 @@ public struct GroupBook: Sendable {
         return (touched, told)
     }
 
-    /// Brings forward the next look of groups with muted members (a silence ended, an inhibiting alert resolved).
-    public mutating func recheckSuppressed(now: Date) {
-        for (base, groups) in groupsByBase {
-            var groups = groups
-            for index in groups.indices where groups[index].hasSuppressedMembers {
-                groups[index].nextFlushAt = now
-                note(groups[index])
-            }
-            groupsByBase[base] = groups
-        }
-    }
-
     public var allGroups: [AlertGroup] { groupsByBase.values.flatMap { $0 } }
 
     public func group(id: String) -> AlertGroup? {

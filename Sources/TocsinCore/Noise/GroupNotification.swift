@@ -68,21 +68,14 @@ public struct GroupPayload: Sendable, Hashable {
     }
 
     init(storedForm value: JSONValue) throws(StoredFormError) {
-        guard let object = value.objectValue, let key = object["key"]?.stringValue, let dedupKey = object["dedupKey"]?.stringValue else {
-            throw StoredFormError(field: "group")
-        }
-        func labels(_ name: String) -> [String: String] {
-            var result: [String: String] = [:]
-            for (label, item) in object[name]?.objectValue ?? [:] { result[label] = item.stringValue }
-            return result
-        }
+        let object = try StoredFields(value, name: "group")
         var alerts: [Event] = []
         for item in object["alerts"]?.arrayValue ?? [] { alerts.append(try Event(storedForm: item)) }
         self.init(
-            key: key,
-            dedupKey: dedupKey,
-            groupLabels: labels("groupLabels"),
-            commonLabels: labels("commonLabels"),
+            key: try object.text("key"),
+            dedupKey: try object.text("dedupKey"),
+            groupLabels: object.labels("groupLabels"),
+            commonLabels: object.labels("commonLabels"),
             alerts: alerts,
             flapping: (object["flapping"]?.arrayValue ?? []).compactMap(\.stringValue),
             isRepeat: object["repeat"] == .bool(true)

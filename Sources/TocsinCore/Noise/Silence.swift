@@ -58,17 +58,6 @@ public struct Silence: Sendable, Hashable {
         return min(window.end, endsAt)
     }
 
-    /// While not active and not expired: when it next starts muting.
-    public func nextActivation(after now: Date) -> Date? {
-        guard now < endsAt else { return nil }
-        if now < startsAt, schedule == nil { return startsAt }
-        guard let schedule else { return nil }
-        let from = max(now, startsAt)
-        if schedule.window(containing: from) != nil, from > now { return from }
-        guard let next = schedule.nextStart(after: from), next < endsAt else { return nil }
-        return next
-    }
-
     public func matches(_ labels: [String: String]) -> Bool {
         LabelMatcher.all(matchers, match: labels)
     }
@@ -154,15 +143,7 @@ extension Silence {
 
     /// Reads the form `jsonValue` writes (what the store keeps).
     public init(stored value: JSONValue) throws(StoredFormError) {
-        guard let object = value.objectValue else { throw StoredFormError(field: "silence") }
-        func text(_ key: String) throws(StoredFormError) -> String {
-            guard let text = object[key]?.stringValue else { throw StoredFormError(field: key) }
-            return text
-        }
-        func date(_ key: String) throws(StoredFormError) -> Date {
-            guard let date = Timestamp.parse(try text(key)) else { throw StoredFormError(field: key) }
-            return date
-        }
+        let object = try StoredFields(value, name: "silence")
         var matchers: [LabelMatcher] = []
         for item in object["matchers"]?.arrayValue ?? [] {
             guard let text = item.stringValue, let matcher = try? LabelMatcher.parse(text) else { throw StoredFormError(field: "matchers") }
@@ -176,15 +157,15 @@ extension Silence {
             schedule = RecurringWindow(schedule: parsed, duration: duration)
         }
         self.init(
-            id: try text("id"),
+            id: try object.text("id"),
             matchers: matchers,
-            startsAt: try date("starts_at"),
-            endsAt: try date("ends_at"),
+            startsAt: try object.timestamp("starts_at"),
+            endsAt: try object.timestamp("ends_at"),
             schedule: schedule,
-            createdBy: try text("created_by"),
-            comment: try text("comment"),
-            createdAt: try date("created_at"),
-            updatedAt: try date("updated_at")
+            createdBy: try object.text("created_by"),
+            comment: try object.text("comment"),
+            createdAt: try object.timestamp("created_at"),
+            updatedAt: try object.timestamp("updated_at")
         )
     }
 }

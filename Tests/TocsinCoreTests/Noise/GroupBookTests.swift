@@ -195,20 +195,6 @@ struct GroupBookTests {
         #expect(book.allGroups.allSatisfy { $0.nextFlushAt == noiseAt(600) })
     }
 
-    @Test("recheckSuppressed brings forward only the groups with muted members")
-    func recheckSuppressedBringsForwardOnlyMutedGroups() throws {
-        var book = GroupBook(settings: .standard, groups: [])
-        let silence = NoiseFixture.silence("s1", ["node=n1"], from: noiseAt(-60), to: noiseAt(600))
-        let judge = SuppressionJudge(now: coreT0, silences: [silence], rules: [], sources: [])
-        _ = book.admit(alert("a", node: "n1", at: coreT0), firing: true, integrations: ["chat"], now: coreT0, judge: judge)
-        _ = book.admit(alert("b", node: "n2", at: coreT0), firing: true, integrations: ["chat"], now: coreT0, judge: judge)
-        book.recheckSuppressed(now: noiseAt(100))
-        let muted = try #require(book.allGroups.first { $0.members.first?.openEvent.id == "a" })
-        let told = try #require(book.allGroups.first { $0.members.first?.openEvent.id == "b" })
-        #expect(muted.nextFlushAt == noiseAt(100))
-        #expect(told.nextFlushAt == noiseAt(3 * 3600))
-    }
-
     @Test("flushDue tells repeats of one-alert groups as their own rows with the group's notification id")
     func flushDueRepeatOfUngroupedAlert() throws {
         var opening = GroupBook(settings: .standard, groups: [])
