@@ -39,6 +39,9 @@ public struct ServerSettings: Sendable, Hashable {
     public var logLevel: String = "info"
     /// Where people reach Tocsin (the AxonOps "UI public URL"): messages link to alerts under it.
     public var publicURL: String?
+    /// This instance's name among several sharing one database: it marks the deliveries it has claimed. Nil: the
+    /// host name and process id.
+    public var instanceID: String?
 
     public init() {}
 }
@@ -50,10 +53,47 @@ public struct StorageSettings: Sendable, Hashable {
     /// `full` syncs the write-ahead log on every commit, so an acknowledged event survives a power cut;
     /// `normal` survives a process crash only.
     public var synchronousFull: Bool = true
+    /// `storage.postgres`: when set, Tocsin keeps everything in this PostgreSQL database instead of SQLite, and
+    /// several instances may share it.
+    public var postgres: PostgresSettings?
+    /// How long a claimed delivery stays with the instance that claimed it. An instance that dies mid-send holds
+    /// its claims this long; then another instance sends them again. Must exceed the longest send (the sink's
+    /// timeout plus any rate-limit wait).
+    public var lease: Duration = .seconds(120)
 
     public init(sqlitePath: String) {
         self.sqlitePath = sqlitePath
     }
+}
+
+/// The `storage.postgres` setting: where the shared PostgreSQL database is and how to reach it.
+public struct PostgresSettings: Sendable, Hashable {
+    /// Whether the connection is encrypted. With TLS the server's certificate is always verified (chain and host
+    /// name) unless `skipVerify`.
+    public enum TLSMode: String, Sendable, Hashable, CaseIterable {
+        /// Plain TCP.
+        case disable
+        /// TLS when the server offers it, plain TCP otherwise.
+        case prefer
+        /// TLS or no connection.
+        case require
+    }
+
+    public var host: String = "127.0.0.1"
+    public var port: Int = 5432
+    public var user: String = "tocsin"
+    public var database: String = "tocsin"
+    public var password: Secret?
+    public var tls: TLSMode = .prefer
+    /// PEM file of the certificate authority that signed the server's certificate (a private CA).
+    public var caFile: String?
+    public var skipVerify: Bool = false
+    /// The schema Tocsin's tables live in (created when missing); nil uses the user's default (`public`).
+    public var schema: String?
+    /// Connections this instance opens at most.
+    public var poolSize: Int = 8
+
+    public init() {}
 }
 
 /// How the outbox retries one integration's deliveries.

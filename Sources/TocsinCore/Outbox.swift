@@ -21,6 +21,20 @@ public enum AttemptOutcome: Sendable, Hashable {
     case permanent
 }
 
+/// One instance's hold on a delivery it is sending. Every claim takes a new `token`, so a result recorded under an
+/// older claim (an instance that stalled past `expiresAt` while another sent the delivery again) is refused.
+public struct DeliveryLease: Codable, Sendable, Hashable {
+    public var owner: String
+    public var token: Int64
+    public var expiresAt: Date
+
+    public init(owner: String, token: Int64, expiresAt: Date) {
+        self.owner = owner
+        self.token = token
+        self.expiresAt = expiresAt
+    }
+}
+
 /// The stored state of one delivery, and the pure rules that move it.
 public struct DeliveryRecord: Codable, Sendable, Hashable {
     public var id: String
@@ -39,6 +53,9 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     public var lastError: String?
     public var latencyMilliseconds: Int?
     public var deliveredAt: Date?
+    /// Set while an instance holds the delivery to send it (returned by a claim, cleared when its attempt is
+    /// recorded). An attempt carrying a lease is recorded only if that lease is still the delivery's latest.
+    public var lease: DeliveryLease?
 
     public init(
         id: String,
@@ -54,7 +71,8 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
         lastStatusCode: Int? = nil,
         lastError: String? = nil,
         latencyMilliseconds: Int? = nil,
-        deliveredAt: Date? = nil
+        deliveredAt: Date? = nil,
+        lease: DeliveryLease? = nil
     ) {
         self.id = id
         self.notificationID = notificationID
@@ -70,6 +88,7 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
         self.lastError = lastError
         self.latencyMilliseconds = latencyMilliseconds
         self.deliveredAt = deliveredAt
+        self.lease = lease
     }
 
     /// A new pending delivery. Its id is derived from the notification and the integration, so it is the same

@@ -9,14 +9,17 @@ import TocsinStore
 /// The outbox's delivery side: one loop per integration claims due deliveries, sends them through the
 /// integration's sink with at most `concurrency` in flight, and records each attempt.
 ///
-/// A delivery stays `pending` in the store while it is in flight; only the recorded result moves it on. So a
-/// process killed mid-send leaves it pending, and the next start sends it again with the same idempotency key.
+/// A delivery stays `pending` in the store while it is in flight, claimed under a lease (`lease` long, in this
+/// instance's name); only the recorded result moves it on. So a process killed mid-send leaves it pending: the
+/// next start (SQLite) or, once the lease expires, another instance (PostgreSQL) sends it again with the same
+/// idempotency key.
 public final class Dispatcher: Service {
     /// The deliveries an integration's loop has handed out.
     struct Claims {
         /// Sends on the wire: what `concurrency` limits.
         var sending = 0
-        /// Claimed and not yet recorded (on the wire, or waiting for the attempt's commit): never claimed twice.
+        /// Claimed and not yet recorded (on the wire, or waiting for the attempt's commit): bounds what a crash
+        /// can send twice.
         var unsettled: Set<String> = []
     }
 
@@ -44,6 +47,9 @@ public final class Dispatcher: Service {
     /// How long an idle loop sleeps before looking again, even without a wake-up: bounds the delay of a retry
     /// that came due while nothing else happened.
     private let idlePoll: Duration
+    /// This instance's name on its claims, and how long a claim lasts.
+    private let instanceID: String
+    private let lease: Duration
 
     public init(
         sinks: [String: any Sink],
@@ -55,6 +61,8 @@ public final class Dispatcher: Service {
         logger: Logger,
         shutdownGrace: Duration,
         idlePoll: Duration = .seconds(1),
+        instanceID: String = "local",
+        lease: Duration = .seconds(120),
         clock: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
@@ -74,6 +82,8 @@ public final class Dispatcher: Service {
         self.logger = logger
         self.shutdownGrace = shutdownGrace
         self.idlePoll = idlePoll
+        self.instanceID = instanceID
+        self.lease = lease
         self.clock = clock
         self.random = random
     }
@@ -131,7 +141,7 @@ public final class Dispatcher: Service {
                     if claims.sending >= integration.policy.concurrency {
                         await integration.doorbell.wait(timeout: idlePoll)
                     } else {
-                        await claimBatch(integration, sink: batching, excluding: claims.unsettled, sends: &sends)
+                        await claimBatch(integration, sink: batching, inFlight: claims.unsettled.count, sends: &sends)
                     }
                     continue
                 }
@@ -148,10 +158,11 @@ public final class Dispatcher: Service {
                 }
                 var claimed = 0
                 do {
-                    let due = try await store.dueDeliveries(
+                    let due = try await store.claimDueDeliveries(
                         integration: integration.name,
                         now: clock(),
-                        excluding: claims.unsettled,
+                        owner: instanceID,
+                        leaseFor: lease,
                         limit: free
                     )
                     for item in due {
@@ -177,20 +188,21 @@ public final class Dispatcher: Service {
     private func claimBatch(
         _ integration: Integration,
         sink: any BatchingSink,
-        excluding unsettled: Set<String>,
+        inFlight: Int,
         sends: inout DiscardingTaskGroup
     ) async {
         let limit = max(1, sink.batchLimit)
         let due: [DueDelivery]
         do {
-            due = try await store.dueDeliveries(integration: integration.name, now: clock(), excluding: unsettled, limit: limit)
+            // Looked at first, claimed only when the batch goes: a batch waiting for company holds no leases.
+            due = try await store.dueDeliveries(integration: integration.name, now: clock(), limit: limit)
         } catch {
             logger.error("cannot read the outbox", metadata: ["integration": "\(integration.name)", "error": "\(error)"])
             await integration.doorbell.wait(timeout: idlePoll)
             return
         }
         guard !due.isEmpty else {
-            await integration.doorbell.wait(timeout: await idleWait(integration, inFlight: unsettled.count))
+            await integration.doorbell.wait(timeout: await idleWait(integration, inFlight: inFlight))
             return
         }
         // A retry is sent at once; a first attempt waits for company until the flush interval has passed.
@@ -201,11 +213,21 @@ public final class Dispatcher: Service {
             await integration.doorbell.wait(timeout: .milliseconds(Int64(wait * 1000) + 1))
             return
         }
+        // Another instance may have taken some of them meanwhile: the batch is what this claim got.
+        let claimed: [DueDelivery]
+        do {
+            claimed = try await store.claimDueDeliveries(integration: integration.name, now: clock(), owner: instanceID, leaseFor: lease, limit: limit)
+        } catch {
+            logger.error("cannot claim from the outbox", metadata: ["integration": "\(integration.name)", "error": "\(error)"])
+            await integration.doorbell.wait(timeout: idlePoll)
+            return
+        }
+        guard !claimed.isEmpty else { return }
         integration.claims.withLockedValue { claims in
             claims.sending += 1
-            for item in due { claims.unsettled.insert(item.delivery.id) }
+            for item in claimed { claims.unsettled.insert(item.delivery.id) }
         }
-        sends.addTask { await self.attempt(due, integration: integration) }
+        sends.addTask { await self.attempt(claimed, integration: integration) }
     }
 
     /// What the sink is handed: a record batch reduced to the records the integration's matchers accept.
@@ -291,7 +313,15 @@ public final class Dispatcher: Service {
             )
         }
         do {
-            try await store.recordAttempts(next)
+            let refused = try await store.recordAttempts(next)
+            if !refused.isEmpty {
+                // The lease ran out mid-send and another claim has these now: its result, not this one, counts.
+                metrics.staleAttempts(integration: integration.name, count: refused.count)
+                logger.warning(
+                    "an attempt finished after its lease expired; its result is dropped",
+                    metadata: ["integration": "\(integration.name)", "deliveries": "\(refused.sorted().joined(separator: ","))"]
+                )
+            }
         } catch {
             logger.error(
                 "cannot record a delivery attempt; it will be sent again",

@@ -102,6 +102,16 @@ public final class TocsinMetrics: Sendable {
         ).increment()
     }
 
+    func staleAttempts(integration: String, count: Int) {
+        registry.makeCounter(
+            descriptor: Self.descriptor(
+                "delivery_stale_attempts_total",
+                "Attempt results dropped because their lease had expired and another claim held the delivery."
+            ),
+            labels: [("integration", integration)]
+        ).increment(by: Int64(count))
+    }
+
     func rateLimited(integration: String) {
         registry.makeCounter(
             descriptor: Self.descriptor("delivery_rate_limited_total", "Sends held back to keep within the integration's rate limit."),

@@ -37,14 +37,15 @@ public final class TocsinRuntime: Sendable {
         idlePoll: Duration = .seconds(1)
     ) async throws -> TocsinRuntime {
         let httpClient = HTTPTransport.makeClient()
-        let store: SQLiteStore
+        let store: any Store
         do {
-            store = try await SQLiteStore.open(
-                path: configuration.storage.sqlitePath,
-                synchronousFull: configuration.storage.synchronousFull,
-                logger: logger
-            )
-            try await store.migrate()
+            store = try await StoreOpener.open(configuration.storage, instanceID: StoreOpener.instanceID(configuration.server), logger: logger)
+            do {
+                try await store.migrate()
+            } catch {
+                try? await store.close()
+                throw error
+            }
         } catch {
             try await httpClient.shutdown()
             throw error
@@ -109,6 +110,8 @@ public final class TocsinRuntime: Sendable {
             logger: logger,
             shutdownGrace: configuration.server.shutdownGrace,
             idlePoll: idlePoll,
+            instanceID: StoreOpener.instanceID(configuration.server),
+            lease: configuration.storage.lease,
             clock: clock
         )
         self.dispatcher = dispatcher

@@ -36,7 +36,16 @@ enum DeliveryRow {
             lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
             lastError: try row.decode(column: "last_error", as: String?.self),
             latencyMilliseconds: try row.decode(column: "latency_ms", as: Int?.self),
-            deliveredAt: try date("delivered_at")
+            deliveredAt: try date("delivered_at"),
+            lease: try lease(row)
         )
+    }
+
+    /// The lease of a PostgreSQL row (SQLite keeps leases in memory; its rows have no such columns).
+    private static func lease(_ row: any SQLRow) throws -> DeliveryLease? {
+        guard row.contains(column: "lease_owner"), let owner = try row.decode(column: "lease_owner", as: String?.self),
+            let expiresAt = try row.decode(column: "lease_expires_at", as: Int64?.self)
+        else { return nil }
+        return DeliveryLease(owner: owner, token: try row.decode(column: "lease_token", as: Int64.self), expiresAt: Date(storedMillis: expiresAt))
     }
 }

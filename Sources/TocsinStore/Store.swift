@@ -138,9 +138,15 @@ public protocol Store: SinkStateStore {
 
     func delivery(id: String) async throws -> DeliveryRecord?
 
-    /// Pending deliveries of an integration that are due, in creation order, skipping `excluding` and any
-    /// delivery that has an earlier pending delivery with the same order key.
-    func dueDeliveries(integration: String, now: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery]
+    /// Pending deliveries of an integration that are due, in creation order, skipping those another claim holds
+    /// (lease not yet expired) and any delivery that has an earlier pending delivery with the same order key.
+    /// Reads only: see `claimDueDeliveries` to take them.
+    func dueDeliveries(integration: String, now: Date, limit: Int) async throws -> [DueDelivery]
+
+    /// Takes up to `limit` of the deliveries `dueDeliveries` would list, under a new lease for `owner` lasting
+    /// `leaseFor`: no other claim gets them until the lease expires (its owner died or stalled) or their attempt is
+    /// recorded. Concurrent claims, from this process or another sharing the database, never get the same delivery.
+    func claimDueDeliveries(integration: String, now: Date, owner: String, leaseFor: Duration, limit: Int) async throws -> [DueDelivery]
 
     /// Every delivery of an integration, whatever its status, with its notification, oldest first: what the
     /// integration was (or will be) told.
@@ -149,8 +155,11 @@ public protocol Store: SinkStateStore {
     /// When the integration's earliest pending delivery is due.
     func nextDueTime(integration: String) async throws -> Date?
 
-    /// Records attempt results (delivery rows in their new state).
-    func recordAttempts(_ deliveries: [DeliveryRecord]) async throws
+    /// Records attempt results (delivery rows in their new state) and releases their leases. A record carrying a
+    /// lease whose token is no longer the delivery's latest (it was claimed again after the lease expired) is not
+    /// written: fencing, so a stale result never overwrites a newer attempt. Returns the ids so refused.
+    @discardableResult
+    func recordAttempts(_ deliveries: [DeliveryRecord]) async throws -> Set<String>
 
     /// Makes a failed or dead delivery pending again.
     func retryDelivery(id: String, now: Date) async throws -> DeliveryRecord

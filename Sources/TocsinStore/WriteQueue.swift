@@ -14,13 +14,25 @@ struct IngestWrite: Sendable {
 
 enum WriteRequest: Sendable {
     case ingest(IngestWrite, CheckedContinuation<(events: [IngestedEvent], newBatches: [Bool]), any Error>)
-    case attempts([DeliveryRecord], CheckedContinuation<Void, any Error>)
+    case attempts([DeliveryRecord], CheckedContinuation<Set<String>, any Error>)
     case retry(String, Date, CheckedContinuation<DeliveryRecord, any Error>)
     /// Sets (value present) or removes (nil) one sink state entry.
     case sinkState(integration: String, key: String, value: String?, now: Date, CheckedContinuation<Void, any Error>)
     case flushGroups(now: Date, noise: NoiseSettings, limit: Int, CheckedContinuation<Set<String>, any Error>)
     case acknowledge(AcknowledgeRequest, CheckedContinuation<AcknowledgeResult?, any Error>)
     case saveSilence(Silence, now: Date, CheckedContinuation<Void, any Error>)
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .ingest(_, let continuation): continuation.resume(throwing: error)
+        case .attempts(_, let continuation): continuation.resume(throwing: error)
+        case .retry(_, _, let continuation): continuation.resume(throwing: error)
+        case .sinkState(_, _, _, _, let continuation): continuation.resume(throwing: error)
+        case .flushGroups(_, _, _, let continuation): continuation.resume(throwing: error)
+        case .acknowledge(_, let continuation): continuation.resume(throwing: error)
+        case .saveSilence(_, _, let continuation): continuation.resume(throwing: error)
+        }
+    }
 }
 
 struct AcknowledgeRequest: Sendable {
@@ -31,14 +43,46 @@ struct AcknowledgeRequest: Sendable {
     var forwardTo: Set<String>
 }
 
-/// Serialises all writes through one connection and commits everything queued as one transaction.
-final class SQLiteWriteQueue: Sendable {
-    private let database: any SQLDatabase
+/// Where a store's write transactions run. SQLite: its one writer connection (`BEGIN IMMEDIATE`). PostgreSQL: a
+/// pooled connection, under a transaction-scoped advisory lock that every instance sharing the database takes, so
+/// that alert state, groups and their timers change one transaction at a time across the fleet.
+protocol WriteConnection: Sendable {
+    var dialect: StoreDialect { get }
+    /// Runs `body` in one transaction and commits it; rolls back and rethrows when `body` or the commit fails.
+    func inTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
+}
+
+/// The SQL that differs between the databases.
+enum StoreDialect: Sendable {
+    case sqlite
+    case postgres
+
+    /// An expression that is true when `column` contains `needle` (a bound value).
+    func contains(_ column: String, _ needle: String) -> SQLQueryString {
+        var query = SQLQueryString("")
+        switch self {
+        case .sqlite: query.appendInterpolation(unsafeRaw: "instr(\(column), ")
+        case .postgres: query.appendInterpolation(unsafeRaw: "strpos(\(column), ")
+        }
+        query.appendInterpolation(bind: needle)
+        query.appendInterpolation(unsafeRaw: ") > 0")
+        return query
+    }
+}
+
+/// Serialises one process's writes and commits everything queued as one transaction (group commit): under load
+/// many requests share one commit, and each caller is answered only once the transaction holding its writes is
+/// durable.
+final class WriteQueue: Sendable {
+    private let connection: any WriteConnection
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
-    /// The silences not yet over, read once and replaced whenever one is saved: every silence is written through
-    /// this queue, and reading them again in every ingest transaction cost a statement per commit.
-    private let silenceCache = NIOLockedValueBox<[Silence]?>(nil)
+    /// SQLite only: the silences not yet over, read once and replaced whenever one is saved — every silence is
+    /// written through this queue, and reading them in every ingest transaction cost a statement per commit. With
+    /// PostgreSQL another instance may save one, so they are read in each transaction.
+    private let silenceCache: NIOLockedValueBox<[Silence]?>?
+    /// SQLite only: the claims of this process, which fence its attempt results (PostgreSQL keeps them in rows).
+    private let leases: LeaseBook?
 
     private struct State {
         var pending: [WriteRequest] = []
@@ -46,15 +90,14 @@ final class SQLiteWriteQueue: Sendable {
         var commits = 0
     }
 
-    /// Rows per multi-row INSERT: keeps bound parameters well under SQLite's limit of 32,766.
-    private static let rowsPerStatement = 500
-
     /// Transactions committed so far; with concurrent writers, fewer than the requests they carried.
     var commits: Int { state.withLockedValue { $0.commits } }
 
-    init(database: any SQLDatabase, logger: Logger) {
-        self.database = database
+    init(connection: any WriteConnection, leases: LeaseBook?, logger: Logger) {
+        self.connection = connection
         self.logger = logger
+        self.leases = leases
+        self.silenceCache = connection.dialect == .sqlite ? NIOLockedValueBox(nil) : nil
     }
 
     func submit(_ request: WriteRequest) {
@@ -83,47 +126,46 @@ final class SQLiteWriteQueue: Sendable {
     }
 
     private func commit(_ batch: [WriteRequest]) async {
-        var answers: [() -> Void] = []
+        let answers: [@Sendable () -> Void]
         do {
-            try await database.raw("BEGIN IMMEDIATE").run()
-            do {
-                answers = try await apply(batch)
-                try await database.raw("COMMIT").run()
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
+            let (logger, silenceCache, leases) = (logger, silenceCache, leases)
+            answers = try await connection.inTransaction { database in
+                try await WriteTransaction(database: database, dialect: self.connection.dialect, logger: logger, silenceCache: silenceCache, leases: leases)
+                    .apply(batch)
             }
         } catch {
             logger.error("store write failed", metadata: ["error": "\(error)", "requests": "\(batch.count)"])
-            for request in batch {
-                switch request {
-                case .ingest(_, let continuation): continuation.resume(throwing: error)
-                case .attempts(_, let continuation): continuation.resume(throwing: error)
-                case .retry(_, _, let continuation): continuation.resume(throwing: error)
-                case .sinkState(_, _, _, _, let continuation): continuation.resume(throwing: error)
-                case .flushGroups(_, _, _, let continuation): continuation.resume(throwing: error)
-                case .acknowledge(_, let continuation): continuation.resume(throwing: error)
-                case .saveSilence(_, _, let continuation): continuation.resume(throwing: error)
-                }
-            }
+            for request in batch { request.fail(error) }
             return
         }
         state.withLockedValue { $0.commits += 1 }
         for answer in answers { answer() }
     }
+}
+
+/// The statements of one write transaction, on its connection.
+struct WriteTransaction {
+    let database: any SQLDatabase
+    let dialect: StoreDialect
+    let logger: Logger
+    let silenceCache: NIOLockedValueBox<[Silence]?>?
+    let leases: LeaseBook?
+
+    /// Rows per multi-row INSERT: keeps bound parameters well under SQLite's limit of 32,766.
+    static let rowsPerStatement = 500
 
     /// Runs every request's statements inside the open transaction; returns how to answer each caller.
-    private func apply(_ batch: [WriteRequest]) async throws -> [() -> Void] {
-        var answers: [() -> Void] = []
+    func apply(_ batch: [WriteRequest]) async throws -> [@Sendable () -> Void] {
+        var answers: [@Sendable () -> Void] = []
         var ingestRequests: [(IngestWrite, CheckedContinuation<(events: [IngestedEvent], newBatches: [Bool]), any Error>)] = []
         var attempts: [DeliveryRecord] = []
-        var attemptContinuations: [CheckedContinuation<Void, any Error>] = []
+        var attemptRequests: [(ids: Set<String>, continuation: CheckedContinuation<Set<String>, any Error>)] = []
         for request in batch {
             switch request {
             case .ingest(let write, let continuation): ingestRequests.append((write, continuation))
             case .attempts(let records, let continuation):
                 attempts += records
-                attemptContinuations.append(continuation)
+                attemptRequests.append((Set(records.map(\.id)), continuation))
             case .retry(let id, let now, let continuation):
                 let result = try await retry(id: id, now: now)
                 answers.append { continuation.resume(with: result) }
@@ -154,7 +196,7 @@ final class SQLiteWriteQueue: Sendable {
                     ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, body = excluded.body
                     """
                 ).run()
-                silenceCache.withLockedValue { $0 = nil }
+                silenceCache?.withLockedValue { $0 = nil }
                 // A silence that changed (or ended early) may unmute alerts: their groups are looked at again now.
                 try await recheckSuppressedGroups(now: now)
                 answers.append { continuation.resume() }
@@ -167,8 +209,11 @@ final class SQLiteWriteQueue: Sendable {
             }
         }
         if !attempts.isEmpty {
-            try await upsertDeliveries(attempts)
-            for continuation in attemptContinuations { answers.append { continuation.resume() } }
+            let refused = try await recordAttempts(attempts)
+            for request in attemptRequests {
+                let mine = request.ids.intersection(refused)
+                answers.append { request.continuation.resume(returning: mine) }
+            }
         }
         return answers
     }
@@ -357,7 +402,7 @@ final class SQLiteWriteQueue: Sendable {
     /// that can inhibit (as this transaction leaves them).
     private func judge(now: Date, rules: [InhibitRule], overlay: [String: AlertRecord]) async throws -> SuppressionJudge {
         var silences: [Silence]
-        if let cached = silenceCache.withLockedValue({ $0 }) {
+        if let cached = silenceCache?.withLockedValue({ $0 }) {
             silences = cached
         } else {
             silences = []
@@ -370,7 +415,7 @@ final class SQLiteWriteQueue: Sendable {
                     logger.error("a stored silence cannot be read; it mutes nothing", metadata: ["silence": "\(id)", "error": "\(error)"])
                 }
             }
-            silenceCache.withLockedValue { $0 = silences }
+            silenceCache?.withLockedValue { $0 = silences }
         }
         silences.removeAll { $0.endsAt <= now }
         var sources: [String: [String: String]] = [:]
@@ -464,7 +509,7 @@ final class SQLiteWriteQueue: Sendable {
             guard try StoredJSON.decode(AlertRecord.self, from: body).status == .open else { return nil }
             fingerprints = [fingerprint]
             rows = try await database.raw(
-                "SELECT body, next_flush_at FROM alert_groups WHERE instr(fingerprints, \(bind: " \(fingerprint) ")) > 0"
+                "SELECT body, next_flush_at FROM alert_groups WHERE \(dialect.contains("fingerprints", " \(fingerprint) "))"
             ).all()
         case .group(let dedupKey):
             rows = try await database.raw("SELECT body, next_flush_at FROM alert_groups WHERE dedup_key = \(bind: dedupKey)").all()
@@ -502,6 +547,55 @@ final class SQLiteWriteQueue: Sendable {
             rows: rows,
             upsertKey: "fingerprint"
         )
+    }
+
+    /// Writes attempt results, fenced by their leases; returns the ids refused because a newer claim holds them.
+    private func recordAttempts(_ records: [DeliveryRecord]) async throws -> Set<String> {
+        // Later records for one delivery win.
+        var latest: [String: DeliveryRecord] = [:]
+        for record in records { latest[record.id] = record }
+        var refused = Set<String>()
+        var leased: [DeliveryRecord] = []
+        var free: [DeliveryRecord] = []
+        for record in latest.values {
+            guard let lease = record.lease else {
+                free.append(record)
+                continue
+            }
+            if let leases {
+                if leases.holds(id: record.id, token: lease.token) { free.append(record) } else { refused.insert(record.id) }
+            } else {
+                leased.append(record)
+            }
+        }
+        try await upsertDeliveries(free)
+        if !leased.isEmpty {
+            // One statement: a row is updated only while its token is still the one this attempt was claimed with.
+            var written = Set<String>()
+            for chunk in leased.chunked(Self.rowsPerStatement) {
+                var query = SQLQueryString("INSERT INTO deliveries (")
+                query.appendInterpolation(unsafeRaw: (DeliveryRow.columns + ["lease_token"]).joined(separator: ", "))
+                query.appendInterpolation(unsafeRaw: ") VALUES ")
+                for (index, record) in chunk.enumerated() {
+                    query.appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
+                    for (position, value) in (DeliveryRow.values(record) + [record.lease?.token ?? 0]).enumerated() {
+                        if position > 0 { query.appendInterpolation(unsafeRaw: ", ") }
+                        query.appendInterpolation(bind: value)
+                    }
+                    query.appendInterpolation(unsafeRaw: ")")
+                }
+                query.appendInterpolation(unsafeRaw: " ON CONFLICT (id) DO UPDATE SET ")
+                let updated = DeliveryRow.columns.filter { $0 != "id" }.map { "\($0) = EXCLUDED.\($0)" } + [
+                    "lease_owner = NULL", "lease_expires_at = NULL",
+                ]
+                query.appendInterpolation(unsafeRaw: updated.joined(separator: ", "))
+                query.appendInterpolation(unsafeRaw: " WHERE deliveries.lease_token = EXCLUDED.lease_token RETURNING id")
+                for row in try await database.raw(query).all() { written.insert(try row.decode(column: "id", as: String.self)) }
+            }
+            refused.formUnion(Set(leased.map(\.id)).subtracting(written))
+        }
+        leases?.release(Set(free.map(\.id)))
+        return refused
     }
 
     private func upsertDeliveries(_ records: [DeliveryRecord]) async throws {

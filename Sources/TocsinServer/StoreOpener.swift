@@ -1,0 +1,20 @@
+import Foundation
+import Logging
+import TocsinCore
+import TocsinStore
+
+/// Opens the store a configuration names: PostgreSQL when `storage.postgres` is set, SQLite otherwise.
+public enum StoreOpener {
+    /// Opens the store without migrating it.
+    public static func open(_ storage: StorageSettings, instanceID: String, logger: Logger) async throws -> any Store {
+        if let postgres = storage.postgres {
+            return try await PostgresStore.open(settings: postgres, instanceID: instanceID, logger: logger)
+        }
+        return try await SQLiteStore.open(path: storage.sqlitePath, synchronousFull: storage.synchronousFull, logger: logger)
+    }
+
+    /// This process's name among instances sharing a database: `server.instance_id`, or the host name and process id.
+    public static func instanceID(_ server: ServerSettings) -> String {
+        server.instanceID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}
