@@ -61,6 +61,17 @@ public struct ConfigurationLoader: Sendable {
             problems += detectorProblems
         }
         problems += validateIntegrations(integrations.filter { knownIntegrationTypes.contains($0.type) })
+        // A send still running when its claim expires is claimed and sent again, by this instance or another.
+        for integration in integrations where integration.delivery.timeout >= storage.lease {
+            problems.append(
+                ConfigProblem(
+                    path: "storage.lease",
+                    message:
+                        "must be longer than the timeout of integration '\(integration.name)' (\(DurationParser.format(integration.delivery.timeout))), "
+                        + "or its sends would be claimed again while still running"
+                )
+            )
+        }
         let names = Set(integrations.map(\.name))
         for (path, name) in routing.references where !names.contains(name) {
             problems.append(ConfigProblem(path: path, message: "unknown integration '\(name)'"))
@@ -112,6 +123,8 @@ public struct ConfigurationLoader: Sendable {
                         problems.append(ConfigProblem(path: path, message: "expected an http:// or https:// URL, got '\(text)'"))
                     }
                 }
+            case "instance_id":
+                if let text = nonEmptyString(item, at: path, problems: &problems) { settings.instanceID = text }
             case "log_level":
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                 if let text = string(item, at: path, problems: &problems) {
@@ -146,11 +159,151 @@ public struct ConfigurationLoader: Sendable {
                     default: problems.append(ConfigProblem(path: path, message: "expected 'full' or 'normal', got '\(text)'"))
                     }
                 }
+            case "postgres":
+                settings.postgres = parsePostgres(item, at: path, problems: &problems)
+            case "lease":
+                guard let duration = ConfigValue.duration(item, at: path, problems: &problems) else { continue }
+                if duration < Self.minimumLease {
+                    problems.append(
+                        ConfigProblem(
+                            path: path,
+                            message: "must be at least \(DurationParser.format(Self.minimumLease)), got '\(DurationParser.format(duration))'"
+                        )
+                    )
+                } else {
+                    settings.lease = duration
+                }
             default:
                 problems.append(ConfigProblem(path: path, message: "unknown key"))
             }
         }
+        if object["postgres"] != nil {
+            if object["sqlite"] != nil {
+                problems.append(ConfigProblem(path: "storage", message: "sqlite and postgres are both set; choose one"))
+            }
+            // Silently ignoring it would let someone believe they changed PostgreSQL's durability.
+            if object["synchronous"] != nil {
+                problems.append(
+                    ConfigProblem(path: "storage.synchronous", message: "applies to SQLite only (PostgreSQL's durability is the server's setting)")
+                )
+            }
+        }
         return settings
+    }
+
+    /// A claim shorter than this would expire under a healthy instance during an ordinary slow send, and another
+    /// instance would send the delivery a second time.
+    static let minimumLease: Duration = .seconds(10)
+
+    /// `storage.postgres`: a `postgres://` URL, or a mapping of its parts. Nil after a problem.
+    private func parsePostgres(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> PostgresSettings? {
+        var settings: PostgresSettings
+        switch value {
+        case .string:
+            guard let text = string(value, at: path, problems: &problems) else { return nil }
+            do {
+                settings = try PostgresSettings(url: text)
+            } catch {
+                // The URL's own reader names its setting `storage.postgres`; keep the path this file was read at.
+                problems.append(ConfigProblem(path: path, message: error.message))
+                return nil
+            }
+        case .object(let object):
+            guard let parsed = parsePostgresMapping(object, at: path, problems: &problems) else { return nil }
+            settings = parsed
+        default:
+            problems.append(
+                ConfigProblem(path: path, message: "expected a postgres:// URL or a mapping (host, port, user, ...), got \(value.typeName)")
+            )
+            return nil
+        }
+        if let schema = settings.schema, let problem = Self.schemaNameProblem(schema) {
+            problems.append(ConfigProblem(path: "\(path).schema", message: problem))
+            return nil
+        }
+        return settings
+    }
+
+    private func parsePostgresMapping(_ object: [String: JSONValue], at path: String, problems: inout [ConfigProblem]) -> PostgresSettings? {
+        var settings = PostgresSettings()
+        let problemsBefore = problems.count
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let itemPath = "\(path).\(key)"
+            switch key {
+            case "host", "user", "database":
+                guard let text = nonEmptyString(item, at: itemPath, problems: &problems) else { continue }
+                switch key {
+                case "host": settings.host = text
+                case "user": settings.user = text
+                default: settings.database = text
+                }
+            case "port":
+                guard case .number(let number) = item, number.rounded() == number, (1...65_535).contains(number) else {
+                    problems.append(ConfigProblem(path: itemPath, message: "expected a port number, 1–65535"))
+                    continue
+                }
+                settings.port = Int(number)
+            case "password":
+                if object["password_file"] != nil { continue }  // reported on password_file
+                if let text = string(item, at: itemPath, problems: &problems) { settings.password = Secret(text) }
+            case "password_file":
+                if object["password"] != nil {
+                    problems.append(ConfigProblem(path: itemPath, message: "give either password or password_file, not both"))
+                    continue
+                }
+                guard let file = string(item, at: itemPath, problems: &problems) else { continue }
+                do {
+                    var contents = try readFile(file)
+                    while let last = contents.last, last.isNewline { contents.removeLast() }
+                    settings.password = Secret(contents)
+                } catch {
+                    problems.append(ConfigProblem(path: itemPath, message: "cannot read '\(file)'"))
+                }
+            case "tls":
+                guard let text = string(item, at: itemPath, problems: &problems) else { continue }
+                if let mode = PostgresSettings.TLSMode(rawValue: text) {
+                    settings.tls = mode
+                } else {
+                    problems.append(ConfigProblem(path: itemPath, message: "expected disable, prefer or require, got '\(text)'"))
+                }
+            case "ca_file":
+                if let text = nonEmptyString(item, at: itemPath, problems: &problems) { settings.caFile = text }
+            case "skip_verify":
+                if case .bool(let flag) = item {
+                    settings.skipVerify = flag
+                } else {
+                    problems.append(ConfigProblem(path: itemPath, message: "expected true or false, got \(item.typeName)"))
+                }
+            case "schema":
+                if let text = string(item, at: itemPath, problems: &problems) { settings.schema = text }
+            case "pool_size":
+                if let number = integer(item, at: itemPath, min: 1, problems: &problems) { settings.poolSize = number }
+            default:
+                problems.append(
+                    ConfigProblem(
+                        path: itemPath,
+                        message:
+                            "unknown key (expected host, port, user, database, password, password_file, tls, ca_file, skip_verify, schema, pool_size)"
+                    )
+                )
+            }
+        }
+        return problems.count == problemsBefore ? settings : nil
+    }
+
+    /// Why `name` cannot be Tocsin's schema, or nil. Lower-case letters, digits and underscores only, so that the name
+    /// means the same schema quoted or not; `pg_` names are reserved by PostgreSQL; 63 bytes is its identifier limit.
+    static func schemaNameProblem(_ name: String) -> String? {
+        func isLowerLetterOrUnderscore(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || byte == UInt8(ascii: "_") }
+        func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, isLowerLetterOrUnderscore(first), bytes.allSatisfy({ isLowerLetterOrUnderscore($0) || isDigit($0) }),
+            bytes.count <= 63
+        else {
+            return "expected lower-case letters, digits and underscores, not starting with a digit, at most 63; got '\(name)'"
+        }
+        if name.hasPrefix("pg_") { return "names starting with pg_ are reserved by PostgreSQL" }
+        return nil
     }
 
     private func parseIntegrations(_ value: JSONValue?, problems: inout [ConfigProblem]) -> [IntegrationConfig] {
@@ -461,6 +614,18 @@ public struct ConfigurationLoader: Sendable {
             return nil
         }
         guard case .string(let text) = substitute(value, at: path, problems: &problems) else { return nil }
+        return text
+    }
+
+    /// A string that is not empty or blank. Nil, with one problem, when it is, or when its substitution failed (a
+    /// missing variable leaves a hole that would otherwise be reported a second time as emptiness).
+    private func nonEmptyString(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> String? {
+        let problemsBefore = problems.count
+        guard let text = string(value, at: path, problems: &problems), problems.count == problemsBefore else { return nil }
+        guard !text.trimmingWhitespace().isEmpty else {
+            problems.append(ConfigProblem(path: path, message: "must not be empty"))
+            return nil
+        }
         return text
     }
 

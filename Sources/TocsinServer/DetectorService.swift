@@ -3,29 +3,89 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import TocsinCore
+import TocsinStore
 
 /// The detectors of a running server: one `DetectorEngine` fed with every stored metric sample, and ticked
 /// regularly so that staleness and the consensus detector's timers are judged even when no sample arrives.
 ///
-/// The engine's state lives in memory: after a restart each series is judged afresh from its next samples, and an
-/// alert a detector had opened stays open until the detector resolves it again or the alert is resolved by hand.
+/// On SQLite the engine's state lives in memory: after a restart each series is judged afresh from its next samples,
+/// and an alert a detector had opened stays open until the detector resolves it again or the alert is resolved by
+/// hand. On a store shared by several instances (PostgreSQL) each run goes through the store (`runDetectors`): the
+/// state is read back whenever another instance changed it and stored after every run that changes it.
 public final class DetectorService: Sendable {
-    private let engine: NIOLockedValueBox<DetectorEngine>
-
-    public init(settings: DetectorSettings) {
-        engine = NIOLockedValueBox(DetectorEngine(settings: settings))
+    private struct Held: Sendable {
+        var engine: DetectorEngine
+        /// The stored version `engine` corresponds to, and its stored text (nil: none, or not to be trusted).
+        var version: Int64?
+        var storedText: String?
     }
 
-    public var settings: DetectorSettings { engine.withLockedValue { $0.settings } }
+    /// What one run of the detectors works on.
+    public enum Work: Sendable {
+        case samples([MetricSample], now: Date)
+        case tick(now: Date)
+    }
+
+    private let held: NIOLockedValueBox<Held>
+    private let logger: Logger
+
+    public init(settings: DetectorSettings, logger: Logger = Logger(label: "tocsin.detectors")) {
+        held = NIOLockedValueBox(Held(engine: DetectorEngine(settings: settings)))
+        self.logger = logger
+    }
+
+    public var settings: DetectorSettings { held.withLockedValue { $0.engine.settings } }
 
     /// The alert events the samples cause.
     public func observe(_ samples: [MetricSample], now: Date) -> [Event] {
-        engine.withLockedValue { $0.ingest(samples, now: now) }
+        run(.samples(samples, now: now))
     }
 
     /// The alert events the passing of time causes (stale series, consensus windows).
     public func tick(now: Date) -> [Event] {
-        engine.withLockedValue { $0.tick(now: now) }
+        run(.tick(now: now))
+    }
+
+    /// Runs the engine held in memory.
+    public func run(_ work: Work) -> [Event] {
+        held.withLockedValue { Self.apply(work, to: &$0.engine) }
+    }
+
+    private static func apply(_ work: Work, to engine: inout DetectorEngine) -> [Event] {
+        switch work {
+        case .samples(let samples, let now): engine.ingest(samples, now: now)
+        case .tick(let now): engine.tick(now: now)
+        }
+    }
+
+    /// The same run on the stored state, for `Store.runDetectors`.
+    public func storedRun(_ work: Work) -> DetectorRun {
+        let (held, logger) = (self.held, self.logger)
+        return DetectorRun(
+            heldVersion: { held.withLockedValue { $0.version } },
+            step: { stored, version in
+                held.withLockedValue { state in
+                    if let stored {
+                        do {
+                            try state.engine.restore(from: JSONParser.parse(Array(stored.utf8)))
+                        } catch {
+                            // Losing the state only means judging each series afresh; refusing to run would lose alerts.
+                            logger.error("the stored detector state cannot be read; the detectors start afresh", metadata: ["error": "\(error)"])
+                            state.engine = DetectorEngine(settings: state.engine.settings)
+                        }
+                        state.version = version
+                        state.storedText = stored
+                    }
+                    let events = DetectorService.apply(work, to: &state.engine)
+                    let text = JSONWriter.string(state.engine.storedForm)
+                    guard text != state.storedText || state.version != version else { return (events, nil) }
+                    state.version = version + 1
+                    state.storedText = text
+                    return (events, text)
+                }
+            },
+            failed: { held.withLockedValue { $0.version = nil } }
+        )
     }
 }
 
@@ -58,9 +118,6 @@ public struct DetectorTicker: Service {
     /// One evaluation at the clock's time; returns how many events it committed.
     @discardableResult
     public func tick() async throws -> Int {
-        let events = detectors.tick(now: clock())
-        guard !events.isEmpty else { return 0 }
-        _ = try await ingestor.ingest(events)
-        return events.count
+        try await ingestor.runDetectors(detectors, .tick(now: clock()))
     }
 }

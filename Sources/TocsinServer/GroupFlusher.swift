@@ -41,9 +41,11 @@ public struct GroupFlusher: Service {
         let now = clock()
         var woken = Set<String>()
         // Each pass takes at most 500 groups; a storm of groups takes several passes, never an unbounded loop.
+        // A read first: with several instances every one of them looks each second, and a write transaction takes
+        // the fleet's write lock even when nothing is due.
         for _ in 0..<100 {
-            woken.formUnion(try await store.flushDueGroups(now: now, noise: noise, limit: 500))
             guard let next = try await store.nextGroupLook(), next <= now else { break }
+            woken.formUnion(try await store.flushDueGroups(now: now, noise: noise, limit: 500))
         }
         dispatcher.wake(woken)
         return woken

@@ -116,16 +116,41 @@ public final class Ingestor: Sendable {
         if freshSamples, let detectors {
             // The samples are durable and the request is answered as stored whatever happens next; the alerts they
             // cause are committed as ordinary events, with ids derived from the transition so a retry adds nothing.
-            let raised = detectors.observe(samples, now: now)
-            if !raised.isEmpty {
-                metrics.detectorEvents(raised.count)
-                do {
-                    _ = try await ingest(raised)
-                } catch {
-                    logger.error("cannot commit detector events", metadata: ["error": "\(error)", "events": "\(raised.count)"])
-                }
+            do {
+                try await runDetectors(detectors, .samples(samples, now: now))
+            } catch {
+                logger.error("cannot commit detector events", metadata: ["error": "\(error)"])
             }
         }
         return answer
+    }
+
+    /// Runs the detectors and commits the events they raise; returns how many they raised. On a shared store the
+    /// run, its state and its events are one transaction on the state every instance sees.
+    @discardableResult
+    func runDetectors(_ detectors: DetectorService, _ work: DetectorService.Work) async throws -> Int {
+        guard store.isShared else {
+            let raised = detectors.run(work)
+            guard !raised.isEmpty else { return 0 }
+            metrics.detectorEvents(raised.count)
+            _ = try await ingest(raised)
+            return raised.count
+        }
+        let routing = self.routing
+        let clock = self.clock
+        let results = try await store.runDetectors(
+            detectors.storedRun(work),
+            planner: { event, current in EventProcessor.plan(event: event, current: current, routing: routing, now: clock()) },
+            noise: noise
+        )
+        guard !results.isEmpty else { return 0 }
+        metrics.detectorEvents(results.count)
+        var woken: Set<String> = []
+        for result in results where result.outcome != nil {
+            metrics.eventOutcome(result.outcome!)
+            woken.formUnion(result.integrations)
+        }
+        dispatcher.wake(woken)
+        return results.count
     }
 }

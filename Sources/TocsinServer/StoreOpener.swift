@@ -13,6 +13,13 @@ public enum StoreOpener {
         return try await SQLiteStore.open(path: storage.sqlitePath, synchronousFull: storage.synchronousFull, logger: logger)
     }
 
+    /// Which store, for people: the SQLite file, or PostgreSQL's address (never its password).
+    public static func describe(_ storage: StorageSettings) -> String {
+        guard let postgres = storage.postgres else { return storage.sqlitePath }
+        return "PostgreSQL \(postgres.user)@\(postgres.host):\(postgres.port)/\(postgres.database)"
+            + (postgres.schema.map { " (schema \($0))" } ?? "")
+    }
+
     /// This process's name among instances sharing a database: `server.instance_id`, or the host name and process id.
     public static func instanceID(_ server: ServerSettings) -> String {
         server.instanceID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"

@@ -115,7 +115,7 @@ public final class TocsinRuntime: Sendable {
             clock: clock
         )
         self.dispatcher = dispatcher
-        let detectors = configuration.detectors.map(DetectorService.init(settings:))
+        let detectors = configuration.detectors.map { DetectorService(settings: $0, logger: logger) }
         self.detectors = detectors
         let ingestor = Ingestor(
             store: store,

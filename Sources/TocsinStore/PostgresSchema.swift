@@ -92,6 +92,8 @@ enum PostgresSchema {
                 "CREATE INDEX alert_groups_base ON alert_groups (base)",
                 "CREATE INDEX alert_groups_due ON alert_groups (next_flush_at)",
                 "CREATE INDEX alert_groups_dedup ON alert_groups (dedup_key)",
+                // The detectors' state, one row: instances on one database judge every series together.
+                "CREATE TABLE detector_state (id TEXT PRIMARY KEY, version BIGINT NOT NULL, body TEXT NOT NULL)",
                 """
                 CREATE TABLE silences (
                     id TEXT PRIMARY KEY,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOSSL
 import PostgresKit
 import PostgresNIO
@@ -62,11 +63,13 @@ final class PostgresBackend: StoreBackend, WriteConnection {
 
     static func connect(settings: PostgresSettings, logger: Logger) async throws -> PostgresBackend {
         var tls: PostgresClient.Configuration.TLS = .disable
+        var tlsConfiguration: TLSConfiguration?
         if settings.tls != .disable {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
             if settings.skipVerify { configuration.certificateVerification = .none }
             tls = settings.tls == .require ? .require(configuration) : .prefer(configuration)
+            tlsConfiguration = configuration
         }
         var configuration = PostgresClient.Configuration(
             host: settings.host,
@@ -83,24 +86,73 @@ final class PostgresBackend: StoreBackend, WriteConnection {
         }
         let backend = PostgresBackend(client: PostgresClient(configuration: configuration, backgroundLogger: logger), settings: settings)
         do {
-            // The pool retries a server it cannot reach without failing the request: one query with a deadline
-            // tells a wrong address or password at start-up instead of hanging.
-            try await withDeadline(.seconds(15)) {
-                _ = try await backend.read { database in try await database.raw("SELECT 1 AS one").first() != nil }
-            }
+            // One query tells a wrong address or password at start-up (after `acquireTimeout` at worst).
+            _ = try await backend.read { database in try await database.raw("SELECT 1 AS one").first() != nil }
         } catch {
             try? await backend.close()
-            throw PostgresStoreError("cannot connect to", settings: settings, error: error)
+            throw PostgresStoreError("cannot connect to", settings: settings, error: await diagnose(settings, tls: tlsConfiguration, logger: logger) ?? error)
         }
         return backend
     }
 
-    func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in try await body(connection.sql()) }
+    /// The pool only says that no connection came: one direct attempt tells why (refused, no such host, bad password).
+    private static func diagnose(_ settings: PostgresSettings, tls: TLSConfiguration?, logger: Logger) async -> (any Error)? {
+        do {
+            var connectionTLS: PostgresConnection.Configuration.TLS = .disable
+            if let tls {
+                let context = try NIOSSLContext(configuration: tls)
+                connectionTLS = settings.tls == .require ? .require(context) : .prefer(context)
+            }
+            let configuration = PostgresConnection.Configuration(
+                host: settings.host,
+                port: settings.port,
+                username: settings.user,
+                password: settings.password?.exposedValue,
+                database: settings.database,
+                tls: connectionTLS
+            )
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            return error
+        }
     }
 
-    func inTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
+    func read<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await withConnection { connection in try await body(connection.sql()) }
+    }
+
+    /// A pooled connection for `body`. While the server is unreachable the pool keeps retrying and a request for a
+    /// connection would wait for ever: it is given up after `acquireTimeout`, so that ingest answers 503 and
+    /// `/readyz` says not ready. Once `body` has its connection it runs to the end (a dead connection fails fast).
+    private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        let acquired = NIOLockedValueBox(false)
+        let (client, limit) = (client, Self.acquireTimeout)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    acquired.withLockedValue { $0 = true }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                if acquired.withLockedValue({ $0 }) { return nil }
+                throw DeadlineExceeded(limit: limit)
+            }
+            defer { group.cancelAll() }
+            while let finished = try await group.next() {
+                if let result = finished { return result }
+            }
+            throw CancellationError()
+        }
+    }
+
+    static let acquireTimeout: Duration = .seconds(5)
+
+    func inTransaction<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await withConnection { connection in
             let database = connection.sql()
             try await database.raw("BEGIN").run()
             do {
@@ -118,8 +170,9 @@ final class PostgresBackend: StoreBackend, WriteConnection {
 
     func migrate() async throws {
         do {
-            try await client.withConnection { connection in
-                try await PostgresSchema.migrate(connection.sql(), schema: settings.schema)
+            let schema = settings.schema
+            try await withConnection { connection in
+                try await PostgresSchema.migrate(connection.sql(), schema: schema)
             }
         } catch {
             throw PostgresStoreError("cannot migrate the schema of", settings: settings, error: error)
@@ -160,20 +213,6 @@ final class PostgresBackend: StoreBackend, WriteConnection {
         // Cancelling `run()` closes the pool's connections.
         runner.cancel()
         await runner.value
-    }
-}
-
-/// Runs `body`, failing with `DeadlineExceeded` when it takes longer than `limit`.
-func withDeadline<Result: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else { throw DeadlineExceeded(limit: limit) }
-        return result
     }
 }
 

@@ -7,7 +7,7 @@ import TocsinCore
 protocol StoreBackend: Sendable {
     var dialect: StoreDialect { get }
     /// Runs `body` on a connection that sees every committed write.
-    func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
+    func read<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
     func migrate() async throws
     /// The condition (after `AND`) that leaves out deliveries `d` under a live lease at `now`.
     func unleased(at now: Date) -> SQLQueryString
@@ -32,7 +32,7 @@ public class SQLStore: Store, @unchecked Sendable {
     /// Write transactions committed since the store was opened (group commit merges concurrent requests).
     public var committedTransactions: Int { writer.commits }
 
-    private func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    private func read<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await backend.read(body)
     }
 
@@ -111,6 +111,14 @@ public class SQLStore: Store, @unchecked Sendable {
             writer.submit(.sinkState(integration: integration, key: key, value: nil, now: Date(), continuation))
         }
     }
+
+    public func runDetectors(_ run: DetectorRun, planner: @escaping EventPlanner, noise: NoiseSettings) async throws -> [IngestedEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.detectors(run, planner: planner, noise: noise, continuation))
+        }
+    }
+
+    public var isShared: Bool { backend.dialect == .postgres }
 
     public func claimDueDeliveries(integration: String, now: Date, owner: String, leaseFor: Duration, limit: Int) async throws -> [DueDelivery] {
         try await backend.claim(integration: integration, now: now, owner: owner, leaseFor: leaseFor, limit: limit)

@@ -109,6 +109,13 @@ enum SQLiteSchema {
                 """,
             ]
         ),
+        (
+            4,
+            [
+                // The detectors' state when it is kept in the store (`Store.runDetectors`).
+                "CREATE TABLE detector_state (id TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL)"
+            ]
+        ),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

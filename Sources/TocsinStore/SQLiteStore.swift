@@ -45,11 +45,11 @@ struct SQLiteBackend: StoreBackend, WriteConnection {
 
     var dialect: StoreDialect { .sqlite }
 
-    func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    func read<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await body(reader.sql())
     }
 
-    func inTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    func inTransaction<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         let database = writer.sql()
         try await database.raw("BEGIN IMMEDIATE").run()
         do {

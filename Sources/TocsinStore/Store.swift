@@ -77,6 +77,28 @@ public struct AcknowledgeResult: Sendable, Hashable {
     }
 }
 
+/// One run of the detectors on the state every instance sharing the store sees (see `Store.runDetectors`).
+public struct DetectorRun: Sendable {
+    /// The version of the stored state the caller holds in memory; nil when it holds none it trusts.
+    public var heldVersion: @Sendable () -> Int64?
+    /// Runs the detectors, first restoring `stored` (the stored state, version `version`; given only when it is not
+    /// the one held), and returns the events raised and the state they leave, which is stored as `version + 1` —
+    /// or nil when it is the state already stored (nothing is written).
+    public var step: @Sendable (_ stored: String?, _ version: Int64) -> (events: [Event], state: String?)
+    /// The transaction failed: the state held in memory is ahead of the stored one and must not be trusted.
+    public var failed: @Sendable () -> Void
+
+    public init(
+        heldVersion: @escaping @Sendable () -> Int64?,
+        step: @escaping @Sendable (_ stored: String?, _ version: Int64) -> (events: [Event], state: String?),
+        failed: @escaping @Sendable () -> Void
+    ) {
+        self.heldVersion = heldVersion
+        self.step = step
+        self.failed = failed
+    }
+}
+
 /// Decides what one event does, given the alert's current state. Runs inside the store's transaction.
 public typealias EventPlanner = @Sendable (Event, AlertRecord?) -> EventPlan
 
@@ -169,6 +191,14 @@ public protocol Store: SinkStateStore {
 
     /// Counts of stored events and alerts, for tests and status.
     func counts() async throws -> (events: Int, alerts: Int, deliveries: Int)
+
+    /// Runs the detectors in one write transaction: on the stored state (restored when another instance changed it),
+    /// storing the state they leave and ingesting the events they raise, as `ingest` would. With several instances
+    /// on one database every run sees the one before it, whichever instance made it.
+    func runDetectors(_ run: DetectorRun, planner: @escaping EventPlanner, noise: NoiseSettings) async throws -> [IngestedEvent]
+
+    /// Whether other instances may share this store (PostgreSQL); state held in memory is then not enough.
+    var isShared: Bool { get }
 
     /// Checks that the database answers.
     func ping() async throws

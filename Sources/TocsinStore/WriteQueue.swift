@@ -21,6 +21,7 @@ enum WriteRequest: Sendable {
     case flushGroups(now: Date, noise: NoiseSettings, limit: Int, CheckedContinuation<Set<String>, any Error>)
     case acknowledge(AcknowledgeRequest, CheckedContinuation<AcknowledgeResult?, any Error>)
     case saveSilence(Silence, now: Date, CheckedContinuation<Void, any Error>)
+    case detectors(DetectorRun, planner: EventPlanner, noise: NoiseSettings, CheckedContinuation<[IngestedEvent], any Error>)
 
     func fail(_ error: any Error) {
         switch self {
@@ -31,6 +32,9 @@ enum WriteRequest: Sendable {
         case .flushGroups(_, _, _, let continuation): continuation.resume(throwing: error)
         case .acknowledge(_, let continuation): continuation.resume(throwing: error)
         case .saveSilence(_, _, let continuation): continuation.resume(throwing: error)
+        case .detectors(let run, _, _, let continuation):
+            run.failed()
+            continuation.resume(throwing: error)
         }
     }
 }
@@ -49,7 +53,7 @@ struct AcknowledgeRequest: Sendable {
 protocol WriteConnection: Sendable {
     var dialect: StoreDialect { get }
     /// Runs `body` in one transaction and commits it; rolls back and rethrows when `body` or the commit fails.
-    func inTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
+    func inTransaction<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
 }
 
 /// The SQL that differs between the databases.
@@ -157,12 +161,16 @@ struct WriteTransaction {
     /// Runs every request's statements inside the open transaction; returns how to answer each caller.
     func apply(_ batch: [WriteRequest]) async throws -> [@Sendable () -> Void] {
         var answers: [@Sendable () -> Void] = []
-        var ingestRequests: [(IngestWrite, CheckedContinuation<(events: [IngestedEvent], newBatches: [Bool]), any Error>)] = []
+        var ingestRequests: [(write: IngestWrite, answer: @Sendable ((events: [IngestedEvent], newBatches: [Bool])) -> Void)] = []
         var attempts: [DeliveryRecord] = []
         var attemptRequests: [(ids: Set<String>, continuation: CheckedContinuation<Set<String>, any Error>)] = []
         for request in batch {
             switch request {
-            case .ingest(let write, let continuation): ingestRequests.append((write, continuation))
+            case .ingest(let write, let continuation): ingestRequests.append((write, { continuation.resume(returning: $0) }))
+            case .detectors(let run, let planner, let noise, let continuation):
+                // The events raised are ingested with the others, in this same transaction as the state they leave.
+                let events = try await runDetectors(run)
+                ingestRequests.append((IngestWrite(events: events, records: [], planner: planner, noise: noise), { continuation.resume(returning: $0.events) }))
             case .attempts(let records, let continuation):
                 attempts += records
                 attemptRequests.append((Set(records.map(\.id)), continuation))
@@ -203,9 +211,9 @@ struct WriteTransaction {
             }
         }
         if !ingestRequests.isEmpty {
-            let results = try await ingest(ingestRequests.map(\.0))
+            let results = try await ingest(ingestRequests.map(\.write))
             for (request, result) in zip(ingestRequests, results) {
-                answers.append { request.1.resume(returning: result) }
+                answers.append { request.answer(result) }
             }
         }
         if !attempts.isEmpty {
@@ -216,6 +224,27 @@ struct WriteTransaction {
             }
         }
         return answers
+    }
+
+    /// One run of the detectors on the shared state: restores the stored state when it is newer than the one held in
+    /// memory, runs, and stores the state it leaves (the next version).
+    private func runDetectors(_ run: DetectorRun) async throws -> [Event] {
+        let version = try await database.raw("SELECT version FROM detector_state WHERE id = 'engine'").first()?
+            .decode(column: "version", as: Int64.self)
+        var stored: String?
+        if let version, run.heldVersion() != version {
+            stored = try await database.raw("SELECT body FROM detector_state WHERE id = 'engine'").first()?.decode(column: "body", as: String.self)
+        }
+        let (events, state) = run.step(stored, version ?? 0)
+        if let state {
+            try await database.raw(
+                """
+                INSERT INTO detector_state (id, version, body) VALUES ('engine', \(bind: (version ?? 0) + 1), \(bind: state))
+                ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body
+                """
+            ).run()
+        }
+        return events
     }
 
     private func retry(id: String, now: Date) async throws -> Result<DeliveryRecord, any Error> {

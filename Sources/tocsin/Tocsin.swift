@@ -12,7 +12,7 @@ struct Tocsin: AsyncParsableCommand {
         commandName: "tocsin",
         abstract: "A self-hosted notification hub: alerts in, notifications out, none lost.",
         version: TocsinVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Route.self, TestIntegration.self, SilenceCommand.self]
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Route.self, TestIntegration.self, SilenceCommand.self]
     )
 }
 
@@ -71,7 +71,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let host = configuration.server.host
-        let storePath = configuration.storage.sqlitePath
+        let storePath = StoreOpener.describe(configuration.storage)
         let integrations = configuration.integrations.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")
         let app = runtime.application { port in
             let banner = """

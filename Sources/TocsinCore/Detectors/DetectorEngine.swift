@@ -16,10 +16,11 @@ public struct DetectorSettings: Sendable, Hashable {
 public struct DetectorEngine: Sendable {
     public private(set) var settings: DetectorSettings
     /// Per rule, the state of each series, keyed by the series' labels (hashing the labels is cheaper than building
-    /// a text key for every sample; the text key is made only for an event's id).
-    private var states: [[[String: String]: SeriesState]]
-    private var denominators: [[[String: String]: (value: Double, at: Date)]]
-    private var consensus: GossipConsensusDetector?
+    /// a text key for every sample; the text key is made only for an event's id). Internal, like `denominators` and
+    /// `consensus`, for the stored form (`DetectorStoredForm.swift`).
+    var states: [[[String: String]: SeriesState]]
+    var denominators: [[[String: String]: (value: Double, at: Date)]]
+    var consensus: GossipConsensusDetector?
     /// Per metric name, the rules it feeds (as the metric, numerator or denominator) and whether it is a denominator
     /// (applied first among samples of the same instant): a sample is offered only to its rules.
     private let routes: [String: (rules: [Int], isDenominator: Bool)]
@@ -104,7 +105,7 @@ public struct DetectorEngine: Sendable {
 
     // MARK: threshold rules
 
-    private struct SeriesState: Sendable {
+    struct SeriesState: Sendable {
         var labels: [String: String]
         var firing: Severity?
         var firingSince: Date?

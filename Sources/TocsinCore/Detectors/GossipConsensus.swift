@@ -57,7 +57,7 @@ public struct GossipConsensusRule: Sendable, Hashable {
 struct GossipConsensusDetector: Sendable {
     let rule: GossipConsensusRule
 
-    private struct NodeReport: Sendable {
+    struct NodeReport: Sendable {
         var view: String?
         var viewAt: Date?
         var failed = false
@@ -71,14 +71,15 @@ struct GossipConsensusDetector: Sendable {
         }
     }
 
-    private struct ClusterState: Sendable {
+    struct ClusterState: Sendable {
         var nodes: [String: NodeReport] = [:]
         var badSince: Date?
         var goodSince: Date?
         var openedAt: Date?
     }
 
-    private var clusters: [String: ClusterState] = [:]
+    /// Internal for the stored form (`DetectorStoredForm.swift`).
+    var clusters: [String: ClusterState] = [:]
 
     init(rule: GossipConsensusRule) {
         self.rule = rule

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TocsinCore
+import TocsinServer
+import TocsinStore
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the database's tables, print the schema version, and stop.",
+        discussion: """
+            `serve` migrates when it starts; this does it ahead of time (once, before restarting the instances that \
+            share a PostgreSQL database) and checks that the database can be reached. Exits 1 when the database \
+            cannot be reached or refuses the migration, 2 when the configuration has problems.
+            """
+    )
+
+    @Option(help: "Configuration file (tocsin.yml).")
+    var config: String
+
+    @Option(help: "Data directory for the default SQLite store.")
+    var dataDir: String?
+
+    func run() async throws {
+        let configuration: TocsinConfiguration
+        do {
+            configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let level = Logger.Level(rawValue: configuration.server.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tocsin")
+        let storage = configuration.storage
+        let name = Self.storeName(storage)
+        let version: Int
+        do {
+            let store = try await StoreOpener.open(storage, instanceID: StoreOpener.instanceID(configuration.server), logger: logger)
+            do {
+                try await store.migrate()
+                version = try await store.schemaVersion()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+        } catch {
+            let reason = Self.oneLine(error, redacting: storage.postgres?.password)
+            FileHandle.standardError.write(Data("tocsin migrate: cannot migrate \(name): \(reason)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("migrated \(name) to schema version \(version)")
+    }
+
+    /// Which database, for people: the SQLite file, or PostgreSQL's address, database and schema. Never the password.
+    static func storeName(_ storage: StorageSettings) -> String {
+        guard let postgres = storage.postgres else { return "sqlite \(storage.sqlitePath)" }
+        let host = postgres.host.contains(":") ? "[\(postgres.host)]" : postgres.host
+        let schema = postgres.schema.map { " (schema \($0))" } ?? ""
+        return "postgres \(host):\(postgres.port)/\(postgres.database)\(schema)"
+    }
+
+    /// The error on one line, without the password. PostgresNIO's errors describe themselves with a generic text (to
+    /// keep query data out of logs) and give what happened only when reflected.
+    static func oneLine(_ error: any Error, redacting password: Secret?) -> String {
+        var text = String(describing: error)
+        if text.contains("String(reflecting:") { text = String(reflecting: error) }
+        if let password { text = password.redact(text) }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }.joined(separator: " ")
+    }
+}
