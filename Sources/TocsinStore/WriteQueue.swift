@@ -633,7 +633,18 @@ struct WriteTransaction {
         for record in records { latest[record.id] = record }
         // An upsert of whole rows: SQLite prepares it in time linear in its size, where an UPDATE with one CASE per
         // column grew quadratically and was the largest CPU cost under load.
-        try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: latest.values.map(DeliveryRow.values), upsertKey: "id")
+        guard dialect == .postgres else {
+            try await insert(into: "deliveries", columns: DeliveryRow.columns, rows: latest.values.map(DeliveryRow.values), upsertKey: "id")
+            return
+        }
+        // A result recorded without a lease (a manual retry) releases any claim, as recording an attempt does.
+        let none: [any Encodable & Sendable] = [String?.none, Int64?.none]
+        try await insert(
+            into: "deliveries",
+            columns: DeliveryRow.columns + ["lease_owner", "lease_expires_at"],
+            rows: latest.values.map { DeliveryRow.values($0) + none },
+            upsertKey: "id"
+        )
     }
 
     private func selectStrings(_ prefix: String, _ values: ArraySlice<String>) async throws -> [String] {

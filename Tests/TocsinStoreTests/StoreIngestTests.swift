@@ -3,11 +3,11 @@ import Testing
 import TocsinCore
 import TocsinStore
 
-@Suite("SQLite store: ingest")
+@Suite("Store: ingest")
 struct StoreIngestTests {
-    @Test("ingest stores the event, the alert, the notification and one delivery per routed integration")
-    func ingestWritesEverything() async throws {
-        try await withStore { store in
+    @Test("ingest stores the event, the alert, the notification and one delivery per routed integration", arguments: StoreKind.allCases)
+    func ingestWritesEverything(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let event = storeAlert(id: "evt-1", severity: .error)
             let results = try await store.ingest([event], planner: makePlanner())
             #expect(results.count == 1)
@@ -38,7 +38,7 @@ struct StoreIngestTests {
                 #expect(delivery.integration == integration)
                 #expect(delivery.orderKey == event.fingerprint)
                 #expect(delivery.nextAttemptAt == storeT0)
-                let due = try await store.dueDeliveries(integration: integration, now: storeT0, excluding: [], limit: 10)
+                let due = try await store.dueDeliveries(integration: integration, now: storeT0, limit: 10)
                 #expect(due.map(\.delivery.id) == [delivery.id])
                 let notification = try #require(due.first?.notification)
                 #expect(notification.id == "evt-1")
@@ -49,9 +49,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("a batch mixes alerts and notifications; an unrouted event is recorded without deliveries")
-    func batchAndUnrouted() async throws {
-        try await withStore { store in
+    @Test("a batch mixes alerts and notifications; an unrouted event is recorded without deliveries", arguments: StoreKind.allCases)
+    func batchAndUnrouted(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let routed = try await store.ingest(
                 [storeAlert(id: "a-1", severity: .warning), storeNotification(id: "n-1")],
                 planner: makePlanner()
@@ -73,9 +73,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("an ingest whose writes fail stores nothing of the batch")
-    func ingestIsAtomic() async throws {
-        try await withStore { store in
+    @Test("an ingest whose writes fail stores nothing of the batch", arguments: StoreKind.allCases)
+    func ingestIsAtomic(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             // The second event's plan reuses the first notification's id: the insert fails mid-batch.
             let colliding: EventPlanner = { event, current in
                 var plan = EventProcessor.plan(event: event, current: current, routing: storeRouting, now: storeT0)
@@ -95,9 +95,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("re-ingesting an event id returns no outcome and changes nothing")
-    func reingestIsHarmless() async throws {
-        try await withStore { store in
+    @Test("re-ingesting an event id returns no outcome and changes nothing", arguments: StoreKind.allCases)
+    func reingestIsHarmless(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let event = storeAlert(id: "evt-1", severity: .error)
             _ = try await store.ingest([event], planner: makePlanner())
             let before = try await store.counts()
@@ -118,9 +118,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("the same id twice in one call is stored once")
-    func duplicateWithinOneCall() async throws {
-        try await withStore { store in
+    @Test("the same id twice in one call is stored once", arguments: StoreKind.allCases)
+    func duplicateWithinOneCall(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let event = storeNotification(id: "n-1")
             let results = try await store.ingest([event, event], planner: makePlanner())
             #expect(results.map(\.outcome) == [.notified, nil])
@@ -129,9 +129,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("alert state carries from one ingest to the next: update, escalate, resolve")
-    func lifecycleThroughTheStore() async throws {
-        try await withStore { store in
+    @Test("alert state carries from one ingest to the next: update, escalate, resolve", arguments: StoreKind.allCases)
+    func lifecycleThroughTheStore(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let open = try await store.ingest([storeAlert(id: "e1", severity: .warning)], planner: makePlanner())
             #expect(open.first?.outcome == .opened)
             let again = try await store.ingest([storeAlert(id: "e2", severity: .warning)], planner: makePlanner())
@@ -156,9 +156,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("alert state changed by an earlier event in the same call is seen by the next")
-    func sameCallSequence() async throws {
-        try await withStore { store in
+    @Test("alert state changed by an earlier event in the same call is seen by the next", arguments: StoreKind.allCases)
+    func sameCallSequence(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let results = try await store.ingest(
                 [
                     storeAlert(id: "e1", severity: .warning),
@@ -172,9 +172,9 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("migrate twice is harmless")
-    func migrateTwice() async throws {
-        try await withStore { store in
+    @Test("migrate twice is harmless", arguments: StoreKind.allCases)
+    func migrateTwice(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeAlert(id: "evt-1", severity: .error)], planner: makePlanner())
             try await store.migrate()
             try await store.migrate()
@@ -187,11 +187,10 @@ struct StoreIngestTests {
         }
     }
 
-    @Test("reopening the same file keeps everything")
-    func reopenKeepsEverything() async throws {
-        try await withTemporaryDirectory { directory in
-            let path = directory.appendingPathComponent("data/tocsin.db").path
-            let first = try await openStore(path: path, synchronousFull: true)
+    @Test("reopening the same database keeps everything", arguments: StoreKind.allCases)
+    func reopenKeepsEverything(kind: StoreKind) async throws {
+        try await withStoreLocation(kind) { location in
+            let first = try await location.open(synchronousFull: true)
             let delivered: DeliveryRecord
             let before: (events: Int, alerts: Int, deliveries: Int)
             let historyBefore: [StoredEvent]
@@ -211,7 +210,7 @@ struct StoreIngestTests {
             }
             try await first.close()
 
-            let second = try await openStore(path: path)
+            let second = try await location.open()
             do {
                 let after = try await second.counts()
                 #expect(after == before)

@@ -3,28 +3,18 @@ import Testing
 import TocsinCore
 import TocsinStore
 
-@Suite("SQLite store: outbox")
+@Suite("Store: outbox")
 struct StoreOutboxTests {
-    static func dueIDs(
-        _ store: SQLiteStore,
-        _ integration: String,
-        now: Date = storeT0.addingTimeInterval(3_600),
-        excluding: Set<String> = [],
-        limit: Int = 100
-    ) async throws -> [String] {
-        try await store.dueDeliveries(integration: integration, now: now, excluding: excluding, limit: limit).map(\.notification.id)
-    }
-
     static func id(_ notification: String, _ integration: String = "alert-log") -> String {
-        DeliveryRecord.deliveryID(notificationID: notification, integration: integration)
+        deliveryID(notification, integration)
     }
 
-    @Test("a delivery is due only once its next attempt time has come")
-    func respectsNextAttemptAt() async throws {
-        try await withStore { store in
+    @Test("a delivery is due only once its next attempt time has come", arguments: StoreKind.allCases)
+    func respectsNextAttemptAt(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeNotification(id: "n-1")], planner: makePlanner())
-            #expect(try await Self.dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(-1)).isEmpty)
-            #expect(try await Self.dueIDs(store, "alert-log", now: storeT0) == ["n-1"])
+            #expect(try await dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(-1)).isEmpty)
+            #expect(try await dueIDs(store, "alert-log", now: storeT0) == ["n-1"])
             #expect(try await store.nextDueTime(integration: "alert-log") == storeT0)
 
             let delivery = try await requireDelivery(store, notification: "n-1", integration: "alert-log")
@@ -38,16 +28,16 @@ struct StoreOutboxTests {
                 random: 0
             )
             try await store.recordAttempts([retrying])
-            #expect(try await Self.dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(29)).isEmpty)
-            #expect(try await Self.dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(30)) == ["n-1"])
+            #expect(try await dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(29)).isEmpty)
+            #expect(try await dueIDs(store, "alert-log", now: storeT0.addingTimeInterval(30)) == ["n-1"])
             #expect(try await store.nextDueTime(integration: "alert-log") == storeT0.addingTimeInterval(30))
             #expect(try await store.delivery(id: delivery.id) == retrying)
         }
     }
 
-    @Test("nextDueTime is nil when nothing is pending")
-    func nextDueTimeEmpty() async throws {
-        try await withStore { store in
+    @Test("nextDueTime is nil when nothing is pending", arguments: StoreKind.allCases)
+    func nextDueTimeEmpty(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             #expect(try await store.nextDueTime(integration: "alert-log") == nil)
             _ = try await store.ingest([storeNotification(id: "n-1")], planner: makePlanner())
             let delivery = try await requireDelivery(store, notification: "n-1", integration: "alert-log")
@@ -56,22 +46,31 @@ struct StoreOutboxTests {
         }
     }
 
-    @Test("due deliveries come in creation order, honour the limit and skip excluded ones")
-    func limitAndExcluding() async throws {
-        try await withStore { store in
+    @Test("due deliveries come in creation order, honour the limit and skip those a live claim holds", arguments: StoreKind.allCases)
+    func limitAndClaimed(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let events = (1...5).map { storeNotification(id: "n-\($0)") }
             _ = try await store.ingest(events, planner: makePlanner())
-            #expect(try await Self.dueIDs(store, "alert-log") == ["n-1", "n-2", "n-3", "n-4", "n-5"])
-            #expect(try await Self.dueIDs(store, "alert-log", limit: 2) == ["n-1", "n-2"])
-            #expect(try await Self.dueIDs(store, "alert-log", excluding: [Self.id("n-1"), Self.id("n-3")]) == ["n-2", "n-4", "n-5"])
-            #expect(try await Self.dueIDs(store, "alert-log", excluding: [Self.id("n-1"), Self.id("n-2")], limit: 2) == ["n-3", "n-4"])
-            #expect(try await Self.dueIDs(store, "ops-hook").isEmpty)
+            #expect(try await dueIDs(store, "alert-log") == ["n-1", "n-2", "n-3", "n-4", "n-5"])
+            #expect(try await dueIDs(store, "alert-log", limit: 2) == ["n-1", "n-2"])
+            // A live claim on n-1, n-2 and n-3; n-2 is then released by its (retry-now) attempt: n-1 and n-3 stay held.
+            let now = storeT0.addingTimeInterval(3_600)
+            let claimed = try await store.claimDueDeliveries(integration: "alert-log", now: now, owner: "a", leaseFor: .seconds(60), limit: 3)
+            #expect(claimed.map(\.notification.id) == ["n-1", "n-2", "n-3"])
+            let second = try #require(claimed.count == 3 ? claimed[1].delivery : nil)
+            #expect(try await store.recordAttempts([second.markedRetrying(at: now, after: .zero)]).isEmpty)
+            #expect(try await dueIDs(store, "alert-log") == ["n-2", "n-4", "n-5"])
+            // n-2 claimed again: n-1, n-2 and n-3 held.
+            let again = try await store.claimDueDeliveries(integration: "alert-log", now: now, owner: "b", leaseFor: .seconds(60), limit: 1)
+            #expect(again.map(\.notification.id) == ["n-2"])
+            #expect(try await dueIDs(store, "alert-log", limit: 1) == ["n-4"])
+            #expect(try await dueIDs(store, "ops-hook").isEmpty)
         }
     }
 
-    @Test("one alert's resolve waits for its open; other alerts and integrations are independent")
-    func orderPerOrderKey() async throws {
-        try await withStore { store in
+    @Test("one alert's resolve waits for its open; other alerts and integrations are independent", arguments: StoreKind.allCases)
+    func orderPerOrderKey(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeAlert(id: "open-a", severity: .error, node: "a")], planner: makePlanner())
             let resolve = storeAlert(id: "resolve-a", severity: .error, status: .resolved, node: "a", at: storeT0.addingTimeInterval(10))
             _ = try await store.ingest([resolve], planner: makePlanner(now: storeT0.addingTimeInterval(10)))
@@ -79,20 +78,20 @@ struct StoreOutboxTests {
 
             let pending = try await store.deliveries(status: .pending, integration: nil, before: nil, limit: 100)
             #expect(pending.count == 6)
-            #expect(try await Self.dueIDs(store, "alert-log") == ["open-a", "open-b"])
-            #expect(try await Self.dueIDs(store, "ops-hook") == ["open-a", "open-b"])
+            #expect(try await dueIDs(store, "alert-log") == ["open-a", "open-b"])
+            #expect(try await dueIDs(store, "ops-hook") == ["open-a", "open-b"])
 
             let open = try await requireDelivery(store, notification: "open-a", integration: "alert-log")
             try await store.recordAttempts([open.markedDelivered(at: storeT0.addingTimeInterval(1))])
-            #expect(try await Self.dueIDs(store, "alert-log") == ["resolve-a", "open-b"])
+            #expect(try await dueIDs(store, "alert-log") == ["resolve-a", "open-b"])
             // ops-hook has not delivered the open yet: its resolve still waits.
-            #expect(try await Self.dueIDs(store, "ops-hook") == ["open-a", "open-b"])
+            #expect(try await dueIDs(store, "ops-hook") == ["open-a", "open-b"])
         }
     }
 
-    @Test("a blocked resolve does not use up the limit")
-    func blockedResolveDoesNotTakeLimit() async throws {
-        try await withStore { store in
+    @Test("a blocked resolve does not use up the limit", arguments: StoreKind.allCases)
+    func blockedResolveDoesNotTakeLimit(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest(
                 [
                     storeAlert(id: "open-a", severity: .info, node: "a"),
@@ -101,13 +100,13 @@ struct StoreOutboxTests {
                 ],
                 planner: makePlanner()
             )
-            #expect(try await Self.dueIDs(store, "alert-log", limit: 2) == ["open-a", "n-1"])
+            #expect(try await dueIDs(store, "alert-log", limit: 2) == ["open-a", "n-1"])
         }
     }
 
-    @Test("recorded attempts are kept and deliveries filter by status and integration, newest first")
-    func recordAndFilter() async throws {
-        try await withStore { store in
+    @Test("recorded attempts are kept and deliveries filter by status and integration, newest first", arguments: StoreKind.allCases)
+    func recordAndFilter(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let events = (1...3).map { storeNotification(id: "n-\($0)", severity: .error) }
             _ = try await store.ingest(events, planner: makePlanner())
             #expect(try await store.counts().deliveries == 6)
@@ -153,17 +152,17 @@ struct StoreOutboxTests {
             #expect(try await store.delivery(id: dead.id) == dead)
             #expect(try await store.delivery(id: "nope") == nil)
             // Done deliveries are not due.
-            #expect(try await Self.dueIDs(store, "ops-hook") == ["n-3"])
-            #expect(try await Self.dueIDs(store, "alert-log") == ["n-1", "n-2"])
+            #expect(try await dueIDs(store, "ops-hook") == ["n-3"])
+            #expect(try await dueIDs(store, "alert-log") == ["n-1", "n-2"])
 
             let counts = try await store.outboxCounts()
             #expect(counts == ["ops-hook": [.delivered: 1, .failed: 1, .pending: 1], "alert-log": [.pending: 2, .dead: 1]])
         }
     }
 
-    @Test("the later of two records for one delivery in one call wins")
-    func laterRecordWins() async throws {
-        try await withStore { store in
+    @Test("the later of two records for one delivery in one call wins", arguments: StoreKind.allCases)
+    func laterRecordWins(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeNotification(id: "n-1")], planner: makePlanner())
             let delivery = try await requireDelivery(store, notification: "n-1", integration: "alert-log")
             let first = delivery.after(
@@ -181,14 +180,14 @@ struct StoreOutboxTests {
         }
     }
 
-    @Test("a manual retry makes a failed or dead delivery pending again and restarts its age")
-    func manualRetry() async throws {
-        try await withStore { store in
+    @Test("a manual retry makes a failed or dead delivery pending again and restarts its age", arguments: StoreKind.allCases)
+    func manualRetry(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeNotification(id: "n-1", severity: .error)], planner: makePlanner())
             let failed = try await requireDelivery(store, notification: "n-1", integration: "ops-hook")
                 .markedFailed(at: storeT0.addingTimeInterval(1))
             try await store.recordAttempts([failed])
-            #expect(try await Self.dueIDs(store, "ops-hook").isEmpty)
+            #expect(try await dueIDs(store, "ops-hook").isEmpty)
 
             let retryAt = storeT0.addingTimeInterval(600)
             let retried = try await store.retryDelivery(id: failed.id, now: retryAt)
@@ -197,7 +196,7 @@ struct StoreOutboxTests {
             #expect(retried.nextAttemptAt == retryAt)
             #expect(retried.attempts == 1)
             #expect(try await store.delivery(id: failed.id) == retried)
-            #expect(try await Self.dueIDs(store, "ops-hook", now: retryAt) == ["n-1"])
+            #expect(try await dueIDs(store, "ops-hook", now: retryAt) == ["n-1"])
 
             var shortLived = DeliveryPolicy()
             shortLived.maxAge = .seconds(1)
@@ -216,9 +215,9 @@ struct StoreOutboxTests {
         }
     }
 
-    @Test("a manual retry is refused for pending, delivered and unknown deliveries")
-    func manualRetryRefused() async throws {
-        try await withStore { store in
+    @Test("a manual retry is refused for pending, delivered and unknown deliveries", arguments: StoreKind.allCases)
+    func manualRetryRefused(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeNotification(id: "n-1", severity: .error)], planner: makePlanner())
             let pending = try await requireDelivery(store, notification: "n-1", integration: "alert-log")
             await #expect(throws: RetryRefusal.notRetryable(.pending)) {

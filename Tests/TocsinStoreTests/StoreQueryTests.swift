@@ -3,11 +3,11 @@ import Testing
 import TocsinCore
 import TocsinStore
 
-@Suite("SQLite store: queries")
+@Suite("Store: queries")
 struct StoreQueryTests {
-    @Test("expiredAlerts returns only open alerts whose expiresAt is at or before now, soonest first")
-    func expiredAlerts() async throws {
-        try await withStore { store in
+    @Test("expiredAlerts returns only open alerts whose expiresAt is at or before now, soonest first", arguments: StoreKind.allCases)
+    func expiredAlerts(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest(
                 [
                     storeAlert(id: "a", severity: .warning, node: "a", endsAt: storeT0.addingTimeInterval(100)),
@@ -28,9 +28,9 @@ struct StoreQueryTests {
         }
     }
 
-    @Test("an alert sent again with a later endsAt is no longer expired")
-    func refreshedAlertNotExpired() async throws {
-        try await withStore { store in
+    @Test("an alert sent again with a later endsAt is no longer expired", arguments: StoreKind.allCases)
+    func refreshedAlertNotExpired(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeAlert(id: "a1", severity: .warning, endsAt: storeT0.addingTimeInterval(100))], planner: makePlanner())
             let later = storeT0.addingTimeInterval(90)
             _ = try await store.ingest(
@@ -42,9 +42,9 @@ struct StoreQueryTests {
         }
     }
 
-    @Test("the expiry sweep resolves an expired alert through ingest, once")
-    func expirySweep() async throws {
-        try await withStore { store in
+    @Test("the expiry sweep resolves an expired alert through ingest, once", arguments: StoreKind.allCases)
+    func expirySweep(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest([storeAlert(id: "a1", severity: .error, endsAt: storeT0.addingTimeInterval(100))], planner: makePlanner())
             let sweep = storeT0.addingTimeInterval(200)
             let expired = try await store.expiredAlerts(now: sweep, limit: 10)
@@ -59,9 +59,9 @@ struct StoreQueryTests {
         }
     }
 
-    @Test("events(before:limit:) pages through the history newest first")
-    func eventPaging() async throws {
-        try await withStore { store in
+    @Test("events(before:limit:) pages through the history newest first", arguments: StoreKind.allCases)
+    func eventPaging(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             for index in 1...5 {
                 _ = try await store.ingest([storeNotification(id: "n-\(index)")], planner: makePlanner())
             }
@@ -79,9 +79,9 @@ struct StoreQueryTests {
         }
     }
 
-    @Test("openAlerts filters by category, severity and labels")
-    func openAlertFilters() async throws {
-        try await withStore { store in
+    @Test("openAlerts filters by category, severity and labels", arguments: StoreKind.allCases)
+    func openAlertFilters(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.ingest(
                 [
                     storeAlert(id: "a", severity: .warning, node: "n1", category: .metrics),
@@ -111,11 +111,14 @@ struct StoreQueryTests {
     }
 }
 
-@Suite("SQLite store: concurrency")
+@Suite("Store: concurrency")
 struct StoreConcurrencyTests {
-    @Test("20 concurrent ingests of 50 distinct events each all succeed, share transactions, and store every event once")
-    func concurrentIngest() async throws {
-        try await withStore { store in
+    @Test(
+        "20 concurrent ingests of 50 distinct events each all succeed and store every event once (SQLite: in shared transactions)",
+        arguments: StoreKind.allCases
+    )
+    func concurrentIngest(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let planner = makePlanner()
             let results = try await withThrowingTaskGroup(of: [IngestedEvent].self) { group in
                 for batch in 0..<20 {
@@ -134,9 +137,12 @@ struct StoreConcurrencyTests {
             }
             #expect(results.count == 20)
             #expect(results.allSatisfy { $0.count == 50 })
-            // Group commit: requests that queued while a transaction ran shared the next one.
-            #expect(store.committedTransactions < 20, "\(store.committedTransactions) transactions for 20 concurrent requests")
-            print("group commit: 20 concurrent requests in \(store.committedTransactions) transactions")
+            // SQLite's group commit: requests that queued while a transaction ran shared the next one.
+            if kind == .sqlite {
+                let sqlite = try #require(store as? SQLiteStore)
+                #expect(sqlite.committedTransactions < 20, "\(sqlite.committedTransactions) transactions for 20 concurrent requests")
+                print("group commit: 20 concurrent requests in \(sqlite.committedTransactions) transactions")
+            }
             let flat = results.flatMap { $0 }
             #expect(flat.allSatisfy { $0.outcome == .opened || $0.outcome == .notified }, "an event was not processed")
             let expected = Set((0..<20).flatMap { batch in (0..<50).map { "b\(batch)-e\($0)" } })
@@ -153,9 +159,9 @@ struct StoreConcurrencyTests {
         }
     }
 
-    @Test("concurrent posts of the same events store each once, and exactly one post processes each")
-    func concurrentDuplicates() async throws {
-        try await withStore { store in
+    @Test("concurrent posts of the same events store each once, and exactly one post processes each", arguments: StoreKind.allCases)
+    func concurrentDuplicates(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let planner = makePlanner()
             let events = (0..<50).map { storeNotification(id: "same-\($0)") }
             let results = try await withThrowingTaskGroup(of: [IngestedEvent].self) { group in
