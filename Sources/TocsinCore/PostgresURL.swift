@@ -13,7 +13,11 @@ extension PostgresSettings {
         guard scheme == "postgres" || scheme == "postgresql" else {
             throw problem("the URL's scheme must be postgres:// or postgresql://, got '\(scheme)'")
         }
-        if let host = components.host, !host.isEmpty { self.host = host }
+        if var host = components.host, !host.isEmpty {
+            // URLComponents keeps an IPv6 address's brackets, which are URL syntax, not part of the address.
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            self.host = host
+        }
         if let port = components.port {
             guard (1...65_535).contains(port) else { throw problem("port \(port) is out of range") }
             self.port = port

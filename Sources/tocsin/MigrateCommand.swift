@@ -29,7 +29,10 @@ struct Migrate: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
-        let level = Logger.Level(rawValue: configuration.server.logLevel) ?? .info
+        // PostgreSQL's pool logs every failed connection attempt at info; a one-shot command reports its failure once,
+        // itself. Debug and trace still show everything.
+        let configuredLevel = Logger.Level(rawValue: configuration.server.logLevel) ?? .info
+        let level = configuredLevel < .info ? configuredLevel : max(configuredLevel, .warning)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -51,7 +54,9 @@ struct Migrate: AsyncParsableCommand {
             try await store.close()
         } catch {
             let reason = Self.oneLine(error, redacting: storage.postgres?.password)
-            FileHandle.standardError.write(Data("tocsin migrate: cannot migrate \(name): \(reason)\n".utf8))
+            // The PostgreSQL store's errors already say what failed and on which server.
+            let message = error is PostgresStoreError ? reason : "cannot migrate \(name): \(reason)"
+            FileHandle.standardError.write(Data("tocsin migrate: \(message)\n".utf8))
             throw ExitCode(1)
         }
         print("migrated \(name) to schema version \(version)")
@@ -60,16 +65,14 @@ struct Migrate: AsyncParsableCommand {
     /// Which database, for people: the SQLite file, or PostgreSQL's address, database and schema. Never the password.
     static func storeName(_ storage: StorageSettings) -> String {
         guard let postgres = storage.postgres else { return "sqlite \(storage.sqlitePath)" }
-        let host = postgres.host.contains(":") ? "[\(postgres.host)]" : postgres.host
+        let host = postgres.host.contains(":") && !postgres.host.hasPrefix("[") ? "[\(postgres.host)]" : postgres.host
         let schema = postgres.schema.map { " (schema \($0))" } ?? ""
         return "postgres \(host):\(postgres.port)/\(postgres.database)\(schema)"
     }
 
-    /// The error on one line, without the password. PostgresNIO's errors describe themselves with a generic text (to
-    /// keep query data out of logs) and give what happened only when reflected.
+    /// The error on one line, without the password (a library's error text might echo it).
     static func oneLine(_ error: any Error, redacting password: Secret?) -> String {
         var text = String(describing: error)
-        if text.contains("String(reflecting:") { text = String(reflecting: error) }
         if let password { text = password.redact(text) }
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }.joined(separator: " ")
     }
