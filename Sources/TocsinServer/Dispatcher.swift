@@ -216,7 +216,13 @@ public final class Dispatcher: Service {
         // Another instance may have taken some of them meanwhile: the batch is what this claim got.
         let claimed: [DueDelivery]
         do {
-            claimed = try await store.claimDueDeliveries(integration: integration.name, now: clock(), owner: instanceID, leaseFor: lease, limit: limit)
+            claimed = try await store.claimDueDeliveries(
+                integration: integration.name,
+                now: clock(),
+                owner: instanceID,
+                leaseFor: lease,
+                limit: limit
+            )
         } catch {
             logger.error("cannot claim from the outbox", metadata: ["integration": "\(integration.name)", "error": "\(error)"])
             await integration.doorbell.wait(timeout: idlePoll)

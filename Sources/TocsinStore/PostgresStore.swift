@@ -90,7 +90,11 @@ final class PostgresBackend: StoreBackend, WriteConnection {
             _ = try await backend.read { database in try await database.raw("SELECT 1 AS one").first() != nil }
         } catch {
             try? await backend.close()
-            throw PostgresStoreError("cannot connect to", settings: settings, error: await diagnose(settings, tls: tlsConfiguration, logger: logger) ?? error)
+            throw PostgresStoreError(
+                "cannot connect to",
+                settings: settings,
+                error: await diagnose(settings, tls: tlsConfiguration, logger: logger) ?? error
+            )
         }
         return backend
     }

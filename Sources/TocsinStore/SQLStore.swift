@@ -229,7 +229,9 @@ public class SQLStore: Store, @unchecked Sendable {
         query.appendInterpolation(unsafeRaw: " ORDER BY seq DESC LIMIT ")
         query.appendInterpolation(bind: limit)
         let rows = try await read { [query] database in
-            try await database.raw(query).all().map { SequencedDelivery(sequence: try $0.decode(column: "seq", as: Int64.self), record: try DeliveryRow.decode($0)) }
+            try await database.raw(query).all().map {
+                SequencedDelivery(sequence: try $0.decode(column: "seq", as: Int64.self), record: try DeliveryRow.decode($0))
+            }
         }
         return rows.map { ($0.sequence, $0.record) }
     }

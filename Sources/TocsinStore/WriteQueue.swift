@@ -134,8 +134,14 @@ final class WriteQueue: Sendable {
         do {
             let (logger, silenceCache, leases) = (logger, silenceCache, leases)
             answers = try await connection.inTransaction { database in
-                try await WriteTransaction(database: database, dialect: self.connection.dialect, logger: logger, silenceCache: silenceCache, leases: leases)
-                    .apply(batch)
+                try await WriteTransaction(
+                    database: database,
+                    dialect: self.connection.dialect,
+                    logger: logger,
+                    silenceCache: silenceCache,
+                    leases: leases
+                )
+                .apply(batch)
             }
         } catch {
             logger.error("store write failed", metadata: ["error": "\(error)", "requests": "\(batch.count)"])
@@ -170,7 +176,9 @@ struct WriteTransaction {
             case .detectors(let run, let planner, let noise, let continuation):
                 // The events raised are ingested with the others, in this same transaction as the state they leave.
                 let events = try await runDetectors(run)
-                ingestRequests.append((IngestWrite(events: events, records: [], planner: planner, noise: noise), { continuation.resume(returning: $0.events) }))
+                ingestRequests.append(
+                    (IngestWrite(events: events, records: [], planner: planner, noise: noise), { continuation.resume(returning: $0.events) })
+                )
             case .attempts(let records, let continuation):
                 attempts += records
                 attemptRequests.append((Set(records.map(\.id)), continuation))
@@ -614,9 +622,10 @@ struct WriteTransaction {
                     query.appendInterpolation(unsafeRaw: ")")
                 }
                 query.appendInterpolation(unsafeRaw: " ON CONFLICT (id) DO UPDATE SET ")
-                let updated = DeliveryRow.columns.filter { $0 != "id" }.map { "\($0) = EXCLUDED.\($0)" } + [
-                    "lease_owner = NULL", "lease_expires_at = NULL",
-                ]
+                let updated =
+                    DeliveryRow.columns.filter { $0 != "id" }.map { "\($0) = EXCLUDED.\($0)" } + [
+                        "lease_owner = NULL", "lease_expires_at = NULL",
+                    ]
                 query.appendInterpolation(unsafeRaw: updated.joined(separator: ", "))
                 query.appendInterpolation(unsafeRaw: " WHERE deliveries.lease_token = EXCLUDED.lease_token RETURNING id")
                 for row in try await database.raw(query).all() { written.insert(try row.decode(column: "id", as: String.self)) }

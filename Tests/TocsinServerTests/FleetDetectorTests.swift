@@ -64,7 +64,10 @@ struct FleetDetectorTests {
                 clock.set(start.addingTimeInterval(600))
                 _ = try await a.post("/api/v1/metrics", Self.disk(95, at: clock.now))
                 let open = try await second.store.openAlerts(AlertFilter())
-                #expect(open.map { $0.labels["alertname"] } == ["DiskUsageHigh"], "above since 300 s (seen by a), through 480 s (b), held at 600 s (a)")
+                #expect(
+                    open.map { $0.labels["alertname"] } == ["DiskUsageHigh"],
+                    "above since 300 s (seen by a), through 480 s (b), held at 600 s (a)"
+                )
 
                 // Both instances tick; the series is stale once, and one resolve is stored.
                 let tickers = [first, second].map { runtime in

@@ -1,6 +1,8 @@
 // `tocsin-bench report`: reads the JSON lines of both servers, prints them
 // side by side with Tocsin / Alertmanager ratios and the target of each
-// metric, and writes the same table as markdown.
+// metric, and writes the same table as markdown. Runs of Tocsin on
+// PostgreSQL (one and three instances) are shown as extra columns when their
+// result files exist.
 
 import ArgumentParser
 
@@ -24,8 +26,20 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "JSON lines of the Alertmanager run (missing file = not measured).")
     var alertmanager: String?
 
-    @Option(help: "JSON lines of the Tocsin run (missing file = not measured).")
+    @Option(help: "JSON lines of the Tocsin run (SQLite; missing file = not measured).")
     var tocsin: String?
+
+    @Option(
+        name: .customLong("tocsin-pg1"),
+        help: "JSON lines of Tocsin on PostgreSQL, one instance (an extra column when the file exists)."
+    )
+    var tocsinPG1: String?
+
+    @Option(
+        name: .customLong("tocsin-pg3"),
+        help: "JSON lines of Tocsin on PostgreSQL, three instances (an extra column when the file exists)."
+    )
+    var tocsinPG3: String?
 
     @Option(help: "Write the comparison as markdown to this file.")
     var markdown: String?
@@ -33,10 +47,14 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let am = try alertmanager.flatMap(RunResults.load)
         let ts = try tocsin.flatMap(RunResults.load)
-        guard am != nil || ts != nil else {
-            throw ValidationError("no results: give --alertmanager and/or --tocsin with existing files")
+        var extras: [(name: String, run: RunResults)] = []
+        for (name, path) in [("Tocsin PG, 1 instance", tocsinPG1), ("Tocsin PG, 3 instances", tocsinPG3)] {
+            if let run = try path.flatMap(RunResults.load) { extras.append((name, run)) }
         }
-        let table = ComparisonTable(am: am, tocsin: ts)
+        guard am != nil || ts != nil || !extras.isEmpty else {
+            throw ValidationError("no results: give --alertmanager, --tocsin, --tocsin-pg1 or --tocsin-pg3 with existing files")
+        }
+        let table = ComparisonTable(am: am, tocsin: ts, extras: extras)
         print(table.text())
         if let markdown {
             let text = table.markdown()
@@ -77,6 +95,20 @@ struct RunResults {
     func phases(of workload: String) -> [ResultRecord] {
         records.filter { $0.workload == workload }
     }
+
+    /// The server processes: one, or one per instance.
+    var processes: [ResultRecord] { phases(of: "process") }
+
+    /// Highest peak RSS of any one server process.
+    var peakRSSMiB: Double? {
+        processes.compactMap(\.vmhwmKb).max().map { Double($0) / 1024 }
+    }
+
+    /// CPU time of all server processes together.
+    var serverCPUSeconds: Double? {
+        let seconds = processes.compactMap(\.cpuSeconds)
+        return seconds.isEmpty ? nil : seconds.reduce(0, +)
+    }
 }
 
 /// What a Tocsin figure must reach for the target to be met.
@@ -104,23 +136,31 @@ enum Target {
 struct Row {
     var metric: String
     var unit: String
-    var am: Double?
-    var tocsin: Double?
-    /// Set when the workload did not finish (delivery timed out).
-    var amNote: String? = nil
-    var tocsinNote: String? = nil
+    /// One figure per column: Alertmanager, Tocsin (SQLite), then the extra
+    /// columns (Tocsin on PostgreSQL).
+    var values: [Double?]
+    /// Per column, set when the workload did not finish (delivery timed out).
+    var notes: [String?] = []
     var decimals: Int = 0
     var target: Target? = nil
     /// False for rows where Tocsin / AM means nothing (e.g. the send rate,
     /// which is the client's doing).
     var showsRatio = true
 
+    var am: Double? { values[0] }
+    var tocsin: Double? { values[1] }
+
+    func note(_ column: Int) -> String? {
+        column < notes.count ? notes[column] : nil
+    }
+
     var ratio: Double? {
         guard showsRatio, let am, let tocsin, am != 0 else { return nil }
         return tocsin / am
     }
 
-    /// "yes" / "no" / "" (no target) / "not yet measured".
+    /// "yes" / "no" / "" (no target) / "not yet measured". For Tocsin on
+    /// SQLite, the configuration the targets were set for.
     var met: String {
         guard let target else { return "" }
         switch target {
@@ -140,15 +180,21 @@ struct Row {
 struct ComparisonTable {
     let am: RunResults?
     let tocsin: RunResults?
+    /// Further Tocsin runs (PostgreSQL), shown as columns after Tocsin's.
+    let extras: [(name: String, run: RunResults)]
     let rows: [Row]
 
-    init(am: RunResults?, tocsin: RunResults?) {
+    /// Every column's run, in column order: Alertmanager, Tocsin, the extras.
+    private var runs: [RunResults?] { [am, tocsin] + extras.map { $0.run } }
+
+    init(am: RunResults?, tocsin: RunResults?, extras: [(name: String, run: RunResults)] = []) {
         self.am = am
         self.tocsin = tocsin
-        self.rows = Self.buildRows(am: am, tocsin: tocsin)
+        self.extras = extras
+        self.rows = Self.buildRows(runs: [am, tocsin] + extras.map { $0.run })
     }
 
-    private static func buildRows(am: RunResults?, tocsin: RunResults?) -> [Row] {
+    private static func buildRows(runs: [RunResults?]) -> [Row] {
         var rows: [Row] = []
         func note(_ r: ResultRecord?) -> String? {
             guard let r else { return nil }
@@ -157,17 +203,19 @@ struct ComparisonTable {
         }
         // Same phase name but a different shape (e.g. one run used
         // --burst-alerts 500): the row would compare unlike things.
-        func differs(_ a: ResultRecord?, _ t: ResultRecord?) -> String {
-            guard let a, let t else { return "" }
-            let same =
+        func differs(_ records: [ResultRecord?]) -> String {
+            let present = records.compactMap { $0 }
+            guard let a = present.first else { return "" }
+            let same = present.allSatisfy { t in
                 a.alerts == t.alerts && a.batchSize == t.batchSize && a.rate == t.rate
-                && a.durationSeconds == t.durationSeconds && a.concurrency == t.concurrency
+                    && a.durationSeconds == t.durationSeconds && a.concurrency == t.concurrency
+            }
             return same ? "" : " (WARNING: runs used different parameters)"
         }
         // Phases in the order they ran, from whichever run has them.
         func phaseNames(_ workload: String) -> [String] {
             var names: [String] = []
-            for run in [am, tocsin].compactMap({ $0 }) {
+            for run in runs.compactMap({ $0 }) {
                 for r in run.phases(of: workload) {
                     if let p = r.phase, !names.contains(p) { names.append(p) }
                 }
@@ -176,45 +224,40 @@ struct ComparisonTable {
         }
 
         for phase in phaseNames("burst") {
-            let a = am?.phase(phase)
-            let t = tocsin?.phase(phase)
-            let size = a?.batchSize ?? t?.batchSize ?? 0
-            let count = a?.alerts ?? t?.alerts ?? 0
+            let records = runs.map { $0?.phase(phase) }
+            let any = records.compactMap { $0 }.first
+            let size = any?.batchSize ?? 0
+            let count = any?.alerts ?? 0
             let per = size == 1 ? "1 alert/request" : "\(size) alerts/request"
             rows.append(
                 Row(
-                    metric: "Burst \(count.grouped), \(per): ingest" + differs(a, t),
+                    metric: "Burst \(count.grouped), \(per): ingest" + differs(records),
                     unit: "alerts/s",
-                    am: a?.ingestPerSecond,
-                    tocsin: t?.ingestPerSecond,
+                    values: records.map { $0?.ingestPerSecond },
                     target: .ratioAtLeast(3)
                 )
             )
             rows.append(
                 Row(
-                    metric: "Burst \(count.grouped), \(per): delivered" + differs(a, t),
+                    metric: "Burst \(count.grouped), \(per): delivered" + differs(records),
                     unit: "alerts/s",
-                    am: a?.deliveredPerSecond,
-                    tocsin: t?.deliveredPerSecond,
-                    amNote: note(a),
-                    tocsinNote: note(t)
+                    values: records.map { $0?.deliveredPerSecond },
+                    notes: records.map(note)
                 )
             )
         }
         for phase in phaseNames("steady") {
-            let a = am?.phase(phase)
-            let t = tocsin?.phase(phase)
-            let rate = a?.rate ?? t?.rate ?? 0
-            let seconds = Int(a?.durationSeconds ?? t?.durationSeconds ?? 0)
-            let label = "Steady \(rate.grouped)/s for \(seconds) s" + differs(a, t)
+            let records = runs.map { $0?.phase(phase) }
+            let any = records.compactMap { $0 }.first
+            let rate = any?.rate ?? 0
+            let seconds = Int(any?.durationSeconds ?? 0)
+            let label = "Steady \(rate.grouped)/s for \(seconds) s" + differs(records)
             rows.append(
                 Row(
                     metric: "\(label): latency p50",
                     unit: "ms",
-                    am: a?.latencyP50Ms,
-                    tocsin: t?.latencyP50Ms,
-                    amNote: note(a),
-                    tocsinNote: note(t),
+                    values: records.map { $0?.latencyP50Ms },
+                    notes: records.map(note),
                     decimals: 1
                 )
             )
@@ -222,10 +265,8 @@ struct ComparisonTable {
                 Row(
                     metric: "\(label): latency p99",
                     unit: "ms",
-                    am: a?.latencyP99Ms,
-                    tocsin: t?.latencyP99Ms,
-                    amNote: note(a),
-                    tocsinNote: note(t),
+                    values: records.map { $0?.latencyP99Ms },
+                    notes: records.map(note),
                     decimals: 1,
                     target: rate == 1000 ? .ratioAtMost(0.5) : nil
                 )
@@ -237,56 +278,61 @@ struct ComparisonTable {
                 Row(
                     metric: "\(label): achieved send rate",
                     unit: "alerts/s",
-                    am: a?.achievedRate,
-                    tocsin: t?.achievedRate,
+                    values: records.map { $0?.achievedRate },
                     showsRatio: false
                 )
             )
         }
         for phase in phaseNames("resolve") {
-            let a = am?.phase(phase)
-            let t = tocsin?.phase(phase)
-            let count = (a?.alerts ?? t?.alerts ?? 0).grouped
+            let records = runs.map { $0?.phase(phase) }
+            let count = (records.compactMap { $0 }.first?.alerts ?? 0).grouped
             // "resolve" = everything at the end of the run; "resolve-<phase>"
             // = one workload's alerts, resolved right after it (--isolate).
             let what =
                 (phase == "resolve"
                     ? "Resolve all \(count)"
-                    : "Resolve \(count) of \(phase.dropFirst("resolve-".count))") + differs(a, t)
+                    : "Resolve \(count) of \(phase.dropFirst("resolve-".count))") + differs(records)
             rows.append(
                 Row(
                     metric: "\(what): all resolves received after",
                     unit: "s",
-                    am: a?.deliveredSeconds,
-                    tocsin: t?.deliveredSeconds,
-                    amNote: note(a),
-                    tocsinNote: note(t),
+                    values: records.map { $0?.deliveredSeconds },
+                    notes: records.map(note),
                     decimals: 2
                 )
             )
         }
-        func rssMiB(_ run: RunResults?) -> Double? {
-            run?.first("process")?.vmhwmKb.map { Double($0) / 1024 }
-        }
+        let severalInstances = runs.contains { ($0?.processes.count ?? 0) > 1 }
         rows.append(
             Row(
-                metric: "Peak RSS (VmHWM)",
+                metric: "Peak RSS (VmHWM)" + (severalInstances ? ", largest instance" : ""),
                 unit: "MiB",
-                am: rssMiB(am),
-                tocsin: rssMiB(tocsin),
+                values: runs.map { $0?.peakRSSMiB },
                 decimals: 1,
                 target: .ratioAtMost(0.5)
             )
         )
         rows.append(
             Row(
-                metric: "Server CPU time (whole run)",
+                metric: "Server CPU time (whole run" + (severalInstances ? ", all instances)" : ")"),
                 unit: "s",
-                am: am?.first("process")?.cpuSeconds,
-                tocsin: tocsin?.first("process")?.cpuSeconds,
+                values: runs.map { $0?.serverCPUSeconds },
                 decimals: 1
             )
         )
+        // The database server's own work, when run.sh started it (it cannot
+        // measure a PostgreSQL it did not start).
+        if runs.contains(where: { $0?.first("postgres")?.cpuSeconds != nil }) {
+            rows.append(
+                Row(
+                    metric: "PostgreSQL server CPU time (whole run)",
+                    unit: "s",
+                    values: runs.map { $0?.first("postgres")?.cpuSeconds },
+                    decimals: 1,
+                    showsRatio: false
+                )
+            )
+        }
         func total(_ run: RunResults?, _ key: KeyPath<ResultRecord, Int?>) -> Double? {
             run?.first("totals")?[keyPath: key].map(Double.init)
         }
@@ -294,8 +340,7 @@ struct ComparisonTable {
             Row(
                 metric: "Lost notifications (all workloads)",
                 unit: "alerts",
-                am: total(am, \.lost),
-                tocsin: total(tocsin, \.lost),
+                values: runs.map { total($0, \.lost) },
                 target: .zero
             )
         )
@@ -303,8 +348,7 @@ struct ComparisonTable {
             Row(
                 metric: "Duplicate notifications (all workloads)",
                 unit: "extra",
-                am: total(am, \.duplicates),
-                tocsin: total(tocsin, \.duplicates),
+                values: runs.map { total($0, \.duplicates) },
                 target: .zero
             )
         )
@@ -312,8 +356,7 @@ struct ComparisonTable {
             Row(
                 metric: "Alerts in failed/rejected POSTs",
                 unit: "alerts",
-                am: total(am, \.postErrors),
-                tocsin: total(tocsin, \.postErrors)
+                values: runs.map { total($0, \.postErrors) }
             )
         )
         return rows
@@ -329,24 +372,28 @@ struct ComparisonTable {
     }
 
     private func cells(_ row: Row) -> [String] {
-        [
-            row.metric,
-            row.unit,
-            cell(row.am, note: row.amNote, decimals: row.decimals, measured: am != nil),
-            cell(row.tocsin, note: row.tocsinNote, decimals: row.decimals, measured: tocsin != nil),
+        let figures = runs.indices.map { column in
+            cell(row.values[column], note: row.note(column), decimals: row.decimals, measured: runs[column] != nil)
+        }
+        return [row.metric, row.unit] + figures + [
             row.ratio.map { $0.formatted(decimals: 2) + "×" } ?? "—",
             row.target?.text ?? "",
             row.met,
         ]
     }
 
-    private static let header = ["Metric", "Unit", "Alertmanager", "Tocsin", "Tocsin / AM", "Target", "Met"]
+    private var header: [String] {
+        // With PostgreSQL columns beside it, say which store the Tocsin column used.
+        ["Metric", "Unit", "Alertmanager", extras.isEmpty ? "Tocsin" : "Tocsin (SQLite)"]
+            + extras.map { $0.name } + ["Tocsin / AM", "Target", "Met"]
+    }
 
     /// Plain aligned text for the terminal.
     func text() -> String {
+        let header = self.header
         let body = rows.map(cells)
-        let all = [Self.header] + body
-        let widths = Self.header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+        let all = [header] + body
+        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { c, text in
                 // Left-align the metric names, right-align the figures.
@@ -354,7 +401,7 @@ struct ComparisonTable {
                 return c <= 1 ? text + pad : pad + text
             }.joined(separator: "  ")
         }
-        var out = line(Self.header) + "\n"
+        var out = line(header) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         out += body.map(line).joined(separator: "\n")
         out += "\n\n" + runLines().joined(separator: "\n")
@@ -363,11 +410,14 @@ struct ComparisonTable {
 
     /// Markdown for benchmarks/results/latest.md.
     func markdown() -> String {
+        let header = self.header
+        // The figures and the ratio: columns 2 up to and including the ratio.
+        let figureColumns = 2...(2 + runs.count)
         var out = "# Tocsin vs Alertmanager — benchmark results\n\n"
         out += "Generated by `benchmarks/run.sh` on \(AlertPayload.timestamp(Date())).\n\n"
-        out += "| " + Self.header.joined(separator: " | ") + " |\n"
+        out += "| " + header.joined(separator: " | ") + " |\n"
         // Figures right-aligned; names, targets and verdicts left-aligned.
-        out += "|" + Self.header.indices.map { (2...4).contains($0) ? "---:|" : "---|" }.joined() + "\n"
+        out += "|" + header.indices.map { figureColumns.contains($0) ? "---:|" : "---|" }.joined() + "\n"
         for row in rows {
             out += "| " + cells(row).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
@@ -382,39 +432,73 @@ struct ComparisonTable {
             deliveries of the same alert with the same status. Ratios are Tocsin / Alertmanager.
 
             """
+        if !extras.isEmpty {
+            out += """
+                The PostgreSQL columns are Tocsin with `storage.postgres` (one instance, or three sharing
+                the database with requests spread round-robin over them); the ratio, targets and "Met"
+                are for Tocsin on SQLite.
+
+                """
+        }
         return out
     }
 
     /// Context lines: host, when each run happened and with what settings.
     private func runLines() -> [String] {
         var lines = ["Host: \(hostDescription())"]
-        let modes = [am, tocsin].compactMap { run in run.map { $0.first("meta")?.isolated ?? false } }
+        let modes = runs.compactMap { run in run.map { $0.first("meta")?.isolated ?? false } }
         if Set(modes).count > 1 {
-            lines.append("WARNING: the two runs used different modes (--isolate on one only); figures are not comparable")
+            lines.append("WARNING: the runs used different modes (--isolate on some only); figures are not comparable")
         }
-        for (name, run) in [("Alertmanager", am), ("Tocsin", tocsin)] {
+        let named: [(String, RunResults?)] =
+            [("Alertmanager", am), (extras.isEmpty ? "Tocsin" : "Tocsin (SQLite)", tocsin)]
+            + extras.map { ($0.name, $0.run) }
+        for (name, run) in named {
             guard let run else {
                 lines.append("\(name): not yet measured")
                 continue
             }
             let meta = run.first("meta")
-            let process = run.first("process")
+            let processes = run.processes
+            let postgres = run.first("postgres")
             var parts: [String] = []
             if let started = meta?.startedAt { parts.append("run \(started)") }
-            if let version = process?.version { parts.append(version) }
+            if let version = processes.first?.version { parts.append(version) }
+            if processes.count > 1 && (meta?.targets ?? 1) <= 1 { parts.append("\(processes.count) instances") }
             if let c = meta?.concurrency { parts.append("\(c) client connections") }
+            if let targets = meta?.targets, targets > 1 {
+                var text = "requests round-robin over \(targets) instances"
+                if let counts = run.first("totals")?.targetRequests {
+                    text += " (\(counts.map(\.grouped).joined(separator: " / ")) requests"
+                    let failed = run.first("totals")?.targetFailedRequests ?? []
+                    if failed.contains(where: { $0 > 0 }) {
+                        text += ", failed \(failed.map(\.grouped).joined(separator: " / "))"
+                    }
+                    text += ")"
+                }
+                parts.append(text)
+            }
             parts.append(
                 meta?.isolated == true
                     ? "each workload resolved before the next (--isolate)"
                     : "alerts kept firing across workloads, all resolved at the end"
             )
+            if let postgres {
+                var text = postgres.version ?? "PostgreSQL"
+                if let fsync = postgres.fsync { text += ", fsync \(fsync)" }
+                if let commit = postgres.synchronousCommit { text += ", synchronous_commit \(commit)" }
+                if let cpu = postgres.cpuSeconds { text += ", used \(cpu.formatted(decimals: 1)) s CPU" }
+                parts.append(text)
+            }
             let benchCPU = run.first("totals")?.benchCpuSeconds
             if let benchCPU {
                 parts.append("tocsin-bench itself used \(benchCPU.formatted(decimals: 1)) s CPU")
             }
-            if let machine = process?.machineCpuSeconds, let server = process?.cpuSeconds, let benchCPU {
-                // Whatever the machine did besides the server and the bench.
-                let other = max(0, machine - server - benchCPU)
+            let machine = processes.compactMap(\.machineCpuSeconds).max()
+            if let machine, let server = run.serverCPUSeconds, let benchCPU {
+                // Whatever the machine did besides the server, its database
+                // (when run.sh started it) and the bench.
+                let other = max(0, machine - server - benchCPU - (postgres?.cpuSeconds ?? 0))
                 var text = "other processes used \(other.formatted(decimals: 1)) s CPU during the run"
                 if other > 5 { text += " (machine not idle: figures disturbed, rerun)" }
                 parts.append(text)

@@ -10,7 +10,8 @@ import Foundation
 #endif
 
 struct ResultRecord: Codable, Sendable {
-    /// "meta", "burst", "steady", "resolve", "totals" or "process".
+    /// "meta", "burst", "steady", "resolve", "totals", "process" (one per
+    /// server process) or "postgres" (the PostgreSQL cluster run.sh started).
     var workload: String
     var server: String?
     var phase: String?
@@ -18,7 +19,10 @@ struct ResultRecord: Codable, Sendable {
     // meta
     var runId: String?
     var startedAt: String?
+    /// The base URL, or several comma-separated (instances sharing a store).
     var target: String?
+    /// How many base URLs the requests were spread over.
+    var targets: Int?
     var note: String?
     var receiverPort: Int?
     var concurrency: Int?
@@ -62,11 +66,16 @@ struct ResultRecord: Codable, Sendable {
     var unknownAlerts: Int?
     var malformedWebhooks: Int?
     var webhookRequests: Int?
+    /// With several targets: requests sent to each, and how many of them failed.
+    var targetRequests: [Int]?
+    var targetFailedRequests: [Int]?
     /// CPU seconds used by tocsin-bench itself (client + receiver).
     var benchCpuSeconds: Double?
 
-    // process (written by run.sh)
+    // process and postgres (written by run.sh)
     var pid: Int?
+    /// Which of several instances (`server.instance_id`).
+    var instance: String?
     var vmhwmKb: Int?
     var vmrssKb: Int?
     /// CPU seconds (user + system) the server used over its whole life.
@@ -75,6 +84,9 @@ struct ResultRecord: Codable, Sendable {
     /// of the run (server + tocsin-bench + anything else).
     var machineCpuSeconds: Double?
     var version: String?
+    /// PostgreSQL's durability settings as the server reported them (`fsync`, `synchronous_commit`).
+    var fsync: String?
+    var synchronousCommit: String?
 
     init(workload: String) {
         self.workload = workload

@@ -3,7 +3,8 @@
 //
 //   tocsin-bench run --target http://127.0.0.1:9093 --receiver-port 9999 ...
 //       starts the receiver, runs the workloads against the target and
-//       prints one JSON object per workload on stdout.
+//       prints one JSON object per workload on stdout. --target may name
+//       several instances (comma-separated); requests go round-robin.
 //   tocsin-bench report --alertmanager am.jsonl --tocsin tocsin.jsonl
 //       prints both side by side with ratios and writes a markdown table.
 
@@ -33,7 +34,12 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the workloads against one server and print JSON results (one object per line)."
     )
 
-    @Option(help: "Base URL of the server under test (loopback only), e.g. http://127.0.0.1:9093.")
+    @Option(
+        help: """
+            Base URL of the server under test (loopback only), e.g. http://127.0.0.1:9093; several instances of one \
+            server comma-separated (requests are spread round-robin over them, as a load balancer would).
+            """
+    )
     var target: String
 
     @Option(help: "Name recorded in the results, e.g. alertmanager or tocsin.")
@@ -48,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Port of the webhook receiver; 0 picks a free one (the server must then be told separately).")
     var receiverPort: Int = 0
 
-    @Option(help: "Path polled until it answers 2xx before starting, e.g. /-/ready or /readyz.")
+    @Option(help: "Path polled on every target until it answers 2xx before starting, e.g. /-/ready or /readyz.")
     var readyPath: String?
 
     @Option(help: "Seconds to wait for the ready path.")
@@ -57,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated workloads to run, in this order: burst, steady, resolve.")
     var workloads: String = "burst,steady,resolve"
 
-    @Option(help: "Concurrent client connections to the server.")
+    @Option(help: "Concurrent client connections to the server (in all; with several targets, shared among them).")
     var concurrency: Int = 32
 
     @Option(help: "Alerts per burst.")
@@ -101,10 +107,24 @@ struct RunCommand: AsyncParsableCommand {
     )
     var isolate = false
 
-    func validate() throws {
-        guard target.hasPrefix("http://"), let host = hostOfURL(target), isLoopbackHost(host) else {
-            throw ValidationError("--target must be an http:// URL on a loopback address (127.0.0.1, ::1, localhost)")
+    /// The base URLs of --target, without a trailing slash.
+    var targets: [String] {
+        target.split(separator: ",").map { part in
+            let url = part.trimmingCharacters(in: .whitespaces)
+            return url.hasSuffix("/") ? String(url.dropLast()) : url
         }
+    }
+
+    func validate() throws {
+        guard !targets.isEmpty else { throw ValidationError("--target: give at least one URL") }
+        for url in targets {
+            guard url.hasPrefix("http://"), let host = hostOfURL(url), isLoopbackHost(host) else {
+                throw ValidationError(
+                    "--target must be http:// URLs on a loopback address (127.0.0.1, ::1, localhost), got '\(url)'"
+                )
+            }
+        }
+        guard Set(targets).count == targets.count else { throw ValidationError("--target names a URL twice") }
         guard isLoopbackHost(receiverHost) else {
             throw ValidationError("--receiver-host must be a loopback address")
         }
@@ -178,10 +198,13 @@ struct RunCommand: AsyncParsableCommand {
 
     private func runWorkloads(ledger: Ledger, receiverPort: Int) async throws {
         var configuration = HTTPClient.Configuration()
-        // One pooled connection per worker, kept for the whole run.
+        // One pooled connection per worker, kept for the whole run. The pool's
+        // limit is per host: with several targets each gets its share (rounded
+        // up), so the client still opens about `concurrency` connections in all.
+        let targetCount = targets.count
         configuration.connectionPool = .init(
             idleTimeout: .seconds(120),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency
+            concurrentHTTP1ConnectionsPerHostSoftLimit: (concurrency + targetCount - 1) / targetCount
         )
         // AsyncHTTPClient applies the connect timeout to waiting for a pooled
         // connection too; in the open-loop workload requests may legitimately
@@ -200,10 +223,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func runWorkloads(ledger: Ledger, receiverPort: Int, client: HTTPClient) async throws {
-        let base = target.hasSuffix("/") ? String(target.dropLast()) : target
+        let bases = targets
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let settings = BenchSettings(
-            target: base,
+            targets: bases,
             serverName: serverName,
             runID: runID,
             concurrency: concurrency,
@@ -217,7 +240,8 @@ struct RunCommand: AsyncParsableCommand {
         meta.server = serverName
         meta.runId = runID
         meta.startedAt = AlertPayload.timestamp(Date())
-        meta.target = base
+        meta.target = bases.joined(separator: ",")
+        meta.targets = bases.count
         meta.note = note
         meta.receiverPort = receiverPort
         meta.concurrency = concurrency
@@ -227,7 +251,12 @@ struct RunCommand: AsyncParsableCommand {
         meta.isolated = isolate
 
         if let readyPath {
-            try await waitUntilReady(client: client, url: base + readyPath)
+            // Every instance must be ready: requests go to all of them.
+            let deadline = benchClock.now + .seconds(readyTimeout)
+            for base in bases {
+                try await waitUntilReady(client: client, url: base + readyPath, deadline: deadline)
+            }
+            if bases.count > 1 { progress("all \(bases.count) targets ready; requests go round-robin") }
         }
 
         try await bench.warmup(count: warmup)
@@ -322,6 +351,13 @@ struct RunCommand: AsyncParsableCommand {
         totals.malformedWebhooks = counters.malformed
         totals.webhookRequests = counters.webhookRequests
         totals.benchCpuSeconds = processCPUSeconds()
+        if bases.count > 1 {
+            let perTarget = bench.requestsPerTarget
+            totals.targetRequests = perTarget.map(\.requests)
+            totals.targetFailedRequests = perTarget.map(\.failed)
+            let text = zip(bases, perTarget).map { "\($0) \($1.requests) (\($1.failed) failed)" }.joined(separator: ", ")
+            progress("requests per target: \(text)")
+        }
         progress("totals: lost \(lost), duplicates \(duplicates), failed POSTs \(postErrors) alerts")
 
         for record in [meta] + results.map(\.record) + [totals] {
@@ -333,9 +369,8 @@ struct RunCommand: AsyncParsableCommand {
         if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
     }
 
-    /// Polls `url` until it answers 2xx; bounded by --ready-timeout.
-    private func waitUntilReady(client: HTTPClient, url: String) async throws {
-        let deadline = benchClock.now + .seconds(readyTimeout)
+    /// Polls `url` until it answers 2xx; bounded by `deadline` (--ready-timeout from the first poll).
+    private func waitUntilReady(client: HTTPClient, url: String, deadline: Instant) async throws {
         while benchClock.now < deadline {
             var request = HTTPClientRequest(url: url)
             request.method = .GET

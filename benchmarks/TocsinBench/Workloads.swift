@@ -14,7 +14,8 @@ import Foundation
 
 /// Parameters shared by all workloads.
 struct BenchSettings: Sendable {
-    var target: String
+    /// Base URLs of the instances under test (one, or several sharing a store).
+    var targets: [String]
     var serverName: String
     var runID: String
     var concurrency: Int
@@ -34,6 +35,11 @@ private enum PostOutcome: Sendable {
     case acknowledged(at: Instant)
     case rejected(status: UInt, body: String)
     case failed(String)
+
+    var isAcknowledged: Bool {
+        if case .acknowledged = self { return true }
+        return false
+    }
 }
 
 final class Workloads: Sendable {
@@ -43,19 +49,49 @@ final class Workloads: Sendable {
     /// Remembers the first few error descriptions so a misconfiguration is
     /// visible without flooding stderr with 10,000 identical lines.
     private let errorSamples = Mutex<[String]>([])
+    /// `POST /api/v2/alerts` of each target.
+    private let alertsURLs: [String]
+    /// Requests sent so far, in all; picks the next target round-robin.
+    private let sent = Atomic<Int>(0)
+    /// Requests and failed (non-2xx or no answer) requests per target.
+    private let perTarget: Mutex<[(requests: Int, failed: Int)]>
 
     init(settings: BenchSettings, client: HTTPClient, ledger: Ledger) {
         self.settings = settings
         self.client = client
         self.ledger = ledger
+        self.alertsURLs = settings.targets.map { $0 + "/api/v2/alerts" }
+        self.perTarget = Mutex(Array(repeating: (0, 0), count: settings.targets.count))
     }
 
-    private var alertsURL: String { settings.target + "/api/v2/alerts" }
+    /// For messages: the one URL, or all of them.
+    private var alertsURLText: String { alertsURLs.joined(separator: ", ") }
+
+    /// Requests and failed requests per target, in the order of `settings.targets`.
+    var requestsPerTarget: [(requests: Int, failed: Int)] { perTarget.withLock { $0 } }
 
     // MARK: - HTTP
 
+    /// Sends `body` to the next target in turn (round-robin, as a load
+    /// balancer would; always the same one when there is only one).
     private func post(_ body: ByteBuffer) async -> PostOutcome {
-        var request = HTTPClientRequest(url: alertsURL)
+        let target = alertsURLs.count == 1 ? 0 : sent.wrappingAdd(1, ordering: .relaxed).oldValue % alertsURLs.count
+        let outcome = await post(body, to: alertsURLs[target])
+        perTarget.withLock { counts in
+            counts[target].requests += 1
+            if !outcome.isAcknowledged { counts[target].failed += 1 }
+        }
+        guard alertsURLs.count > 1 else { return outcome }
+        // Several targets: say which one failed.
+        switch outcome {
+        case .acknowledged: return outcome
+        case .rejected(let status, let text): return .rejected(status: status, body: "(\(alertsURLs[target])) \(text)")
+        case .failed(let description): return .failed("\(alertsURLs[target]): \(description)")
+        }
+    }
+
+    private func post(_ body: ByteBuffer, to url: String) async -> PostOutcome {
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(body)
@@ -183,7 +219,7 @@ final class Workloads: Sendable {
         }
         let sent = await postAll(requests, resolving: false)
         guard sent.lastAck != nil else {
-            throw BenchError("warm-up: no POST to \(alertsURL) was acknowledged")
+            throw BenchError("warm-up: no POST to \(alertsURLText) was acknowledged")
         }
         let acknowledged = count - sent.failedAlerts
         let firing = await waitForDeliveries(phases: [phase], expected: acknowledged, resolved: false)
