@@ -539,6 +539,10 @@ tocsin_version() {
     if [[ -n "$(git -C "$ROOT" status --porcelain -- Sources Package.swift 2>/dev/null)" ]]; then
         version+="+uncommitted"
     fi
+    # A binary built earlier need not match the checkout: say when it was built.
+    if [[ $SKIP_BUILD -eq 1 || -n "${TOCSIN_BIN:-}" ]]; then
+        version+=" (binary of $(date -u -r "$TOCSIN" '+%Y-%m-%d %H:%M') UTC)"
+    fi
     echo "$version"
 }
 
@@ -647,8 +651,13 @@ stop_postgres
 
 # --- comparison -------------------------------------------------------------
 
+ran=" "
+[[ $RUN_AM -eq 1 ]] && ran+="alertmanager "
+[[ $RUN_TOCSIN -eq 1 ]] && ran+="tocsin "
+[[ $RUN_PG1 -eq 1 ]] && ran+="tocsin-pg1 "
+[[ $RUN_PG3 -eq 1 ]] && ran+="tocsin-pg3 "
 for name in alertmanager tocsin tocsin-pg1 tocsin-pg3; do
-    if [[ "$ONLY" != "" && "$ONLY" != "$name" && -f "$RESULTS/$name.jsonl" ]]; then
+    if [[ "$ran" != *" $name "* && -f "$RESULTS/$name.jsonl" ]]; then
         log "reusing earlier $name results from $RESULTS/$name.jsonl"
     fi
 done

@@ -18,7 +18,23 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// Connects (checking that the server answers and the credentials work) without migrating.
     public static func open(settings: PostgresSettings, instanceID: String, logger: Logger) async throws -> PostgresStore {
         let backend = try await PostgresBackend.connect(settings: settings, logger: logger)
-        return PostgresStore(backend: backend, writer: WriteQueue(connection: backend, leases: nil, logger: logger), logger: logger)
+        return PostgresStore(
+            backend: backend,
+            writer: WriteQueue(connection: backend, leases: nil, logger: logger),
+            attemptWriter: WriteQueue(connection: AttemptConnection(backend: backend), leases: nil, logger: logger),
+            logger: logger
+        )
+    }
+}
+
+/// The transactions that record attempt results: without the fleet-wide write lock (see `inTransaction(fleetLock:)`).
+private struct AttemptConnection: WriteConnection {
+    let backend: PostgresBackend
+
+    var dialect: StoreDialect { .postgres }
+
+    func inTransaction<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await backend.inTransaction(fleetLock: false, body)
     }
 }
 
@@ -156,12 +172,23 @@ final class PostgresBackend: StoreBackend, WriteConnection {
     static let acquireTimeout: Duration = .seconds(5)
 
     func inTransaction<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await inTransaction(fleetLock: true, body)
+    }
+
+    /// A transaction that takes the fleet-wide write lock first (`fleetLock`), or not: attempt results touch only
+    /// the deliveries their claims hold, fenced by the lease token, and must not wait behind a storm of ingests.
+    func inTransaction<Result: Sendable>(
+        fleetLock: Bool,
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
         try await withConnection { connection in
             let database = connection.sql()
             try await database.raw("BEGIN").run()
             do {
-                // Every instance's write transactions take this lock first: see `PostgresStore`.
-                try await database.raw("SELECT pg_advisory_xact_lock(hashtext('tocsin-write:' || current_schema())) AS locked").run()
+                if fleetLock {
+                    // Every instance's write transactions take this lock first: see `PostgresStore`.
+                    try await database.raw("SELECT pg_advisory_xact_lock(hashtext('tocsin-write:' || current_schema())) AS locked").run()
+                }
                 let result = try await body(database)
                 try await database.raw("COMMIT").run()
                 return result

@@ -21,11 +21,14 @@ public class SQLStore: Store, @unchecked Sendable {
     // Unchecked: every stored property is an immutable reference to a Sendable value; subclasses add none.
     let backend: any StoreBackend
     let writer: WriteQueue
+    /// Where attempt results are written, when not through `writer` (PostgreSQL: without the fleet-wide lock).
+    let attemptWriter: WriteQueue
     let logger: Logger
 
-    init(backend: any StoreBackend, writer: WriteQueue, logger: Logger) {
+    init(backend: any StoreBackend, writer: WriteQueue, attemptWriter: WriteQueue? = nil, logger: Logger) {
         self.backend = backend
         self.writer = writer
+        self.attemptWriter = attemptWriter ?? writer
         self.logger = logger
     }
 
@@ -90,7 +93,7 @@ public class SQLStore: Store, @unchecked Sendable {
     public func recordAttempts(_ deliveries: [DeliveryRecord]) async throws -> Set<String> {
         guard !deliveries.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.attempts(deliveries, continuation))
+            attemptWriter.submit(.attempts(deliveries, continuation))
         }
     }
 

@@ -225,7 +225,10 @@ struct WriteTransaction {
             }
         }
         if !attempts.isEmpty {
-            let refused = try await recordAttempts(attempts)
+            let (refused, written) = try await recordAttempts(attempts)
+            // The claims end once the results are committed, not before: until then the reader still sees the
+            // deliveries pending, and a claim in between would send them again.
+            answers.append { [leases] in leases?.release(written) }
             for request in attemptRequests {
                 let mine = request.ids.intersection(refused)
                 answers.append { request.continuation.resume(returning: mine) }
@@ -586,8 +589,9 @@ struct WriteTransaction {
         )
     }
 
-    /// Writes attempt results, fenced by their leases; returns the ids refused because a newer claim holds them.
-    private func recordAttempts(_ records: [DeliveryRecord]) async throws -> Set<String> {
+    /// Writes attempt results, fenced by their leases; returns the ids refused because a newer claim holds them, and
+    /// (SQLite) those whose in-memory claims end with the commit.
+    private func recordAttempts(_ records: [DeliveryRecord]) async throws -> (refused: Set<String>, written: Set<String>) {
         // Later records for one delivery win.
         var latest: [String: DeliveryRecord] = [:]
         for record in records { latest[record.id] = record }
@@ -632,8 +636,7 @@ struct WriteTransaction {
             }
             refused.formUnion(Set(leased.map(\.id)).subtracting(written))
         }
-        leases?.release(Set(free.map(\.id)))
-        return refused
+        return (refused, Set(free.map(\.id)))
     }
 
     private func upsertDeliveries(_ records: [DeliveryRecord]) async throws {

@@ -6,30 +6,35 @@ import Foundation
 /// and the `alertname` of the rule's alerts, so a rule's state stays with the alerts it describes. Written by hand,
 /// like the other stored forms (`StoredForm.swift`), because it is written after every run of the engine.
 ///
-/// Shape (version 1; a field that is nil, false or empty is left out):
+/// Shape (version 1):
 ///
 /// ```
 /// {"version": 1,
 ///  "rules": {"<rule name>": {
-///     "series": [{"labels": {…}, "firing": "warning"|"critical", "firingSince": t, "warningSince": t,
-///                 "criticalSince": t, "criticalClearSince": t, "clearSince": t, "lastSampleAt": t,
-///                 "lastValue": v, "stale": true, "noDataSince": t}, …],
-///     "denominators": {"metric": "<denominator metric>", "series": [{"labels": {…}, "value": v, "at": t}, …]}}},
+///     "series": {"fields": ["labels", "lastSampleAt", "lastValue", "clearSince", "criticalClearSince", "warningSince",
+///                           "criticalSince", "firing", "firingSince", "stale", "noDataSince"],
+///                "rows": [[{"node": "n1"}, t, 85, t, t], …]},
+///     "denominators": {"metric": "<denominator metric>", "fields": ["labels", "value", "at"], "rows": [[{…}, 4, t], …]}}},
 ///  "consensus": {"rule": "<rule name>", "clusters": {"<cluster>": {
 ///     "nodes": {"<node>": {"view": "…", "viewAt": t, "failed": true, "failedAt": t}},
 ///     "badSince": t, "goodSince": t, "openedAt": t}}}}
 /// ```
 ///
-/// Series are in series-key order and `JSONWriter` sorts object keys, so one state is always the same text. Times `t`
-/// are the number `Date` itself holds — seconds since 2001-01-01T00:00:00Z (`timeIntervalSinceReferenceDate`) — not the
-/// milliseconds since 1970 of the other stored forms: the engine compares times exactly (a `for` held to the very
-/// sample, a sample no older than the last one applied), so a restored state must give back the very same times,
-/// and milliseconds since 1970 cannot hold every `Date`.
+/// A series is one row under the table's `fields` (thousands of series: no keys repeated in each), null where the
+/// state has no value and without its trailing nulls; `stale` and `failed` are `true` or absent. Rules without
+/// state, and empty tables, are left out. Rows are in the order of their labels and `JSONWriter` sorts object keys,
+/// so one state is always the same text.
+///
+/// A time `t` is milliseconds since 1970, as in the other stored forms, when that reads back as the very same `Date`
+/// (so it is for sample times in milliseconds or whole seconds, and what the engine derives from them); any other
+/// time is a string of `Date`'s own number, seconds since 2001-01-01 (`timeIntervalSinceReferenceDate`), which reads
+/// back exactly. The engine compares times exactly — a `for` held to the very sample, a sample no older than the last
+/// one applied — so a restored state must give back the very same times.
 extension DetectorEngine {
     /// The version of `storedForm`; a stored form of another version is refused.
     public static let storedFormVersion = 1
 
-    /// The engine's whole mutable state (see the shape above). Rules without state are left out.
+    /// The engine's whole mutable state (see the shape above).
     public var storedForm: JSONValue {
         var rules: [String: JSONValue] = [:]
         var named: Set<String> = []
@@ -37,17 +42,15 @@ extension DetectorEngine {
         for (index, rule) in settings.rules.enumerated() where named.insert(rule.name).inserted {
             var object: [String: JSONValue] = [:]
             if !states[index].isEmpty {
-                object["series"] = Self.inSeriesOrder(states[index].map { labels, state in (labels, state.storedForm) })
+                object["series"] = .object(Self.table(SeriesColumn.self, states[index].map { ($0.key, $0.value.row) }))
             }
             if case .ratio(_, let denominator) = rule.expression, !denominators[index].isEmpty {
-                object["denominators"] = .object([
-                    "metric": .string(denominator),
-                    "series": Self.inSeriesOrder(
-                        denominators[index].map { labels, known in
-                            (labels, .object(["labels": .labels(labels), "value": .number(known.value), "at": .time(known.at)]))
-                        }
-                    ),
-                ])
+                var table = Self.table(
+                    DenominatorColumn.self,
+                    denominators[index].map { labels, known in (labels, [.labels(labels), .number(known.value), .time(known.at)]) }
+                )
+                table["metric"] = .string(denominator)
+                object["denominators"] = .object(table)
             }
             if !object.isEmpty { rules[rule.name] = .object(object) }
         }
@@ -64,12 +67,12 @@ extension DetectorEngine {
 
     /// Replaces the engine's state with `stored` (a `storedForm`, possibly written under another configuration): each
     /// configured rule takes the state stored under its name, a rule with none starts afresh, and state of rules no
-    /// longer configured is dropped. Series state is kept when a rule's levels or expression changed (its alerts are
-    /// the same alerts: rule name and series labels); a ratio rule's denominators only when its denominator metric
-    /// is the same. The consensus state is kept when the consensus rule has the same name.
+    /// longer configured is dropped (and not read). Series state is kept when a rule's levels or expression changed
+    /// (its alerts are the same alerts: rule name and series labels); a ratio rule's denominators only while its
+    /// denominator metric is the same. The consensus state is kept when the consensus rule has the same name.
     ///
-    /// Throws when `stored` cannot be read, naming the path of the field at fault (`rules.Disk.series[3].clearSince`);
-    /// the engine is then left as it was.
+    /// Throws when `stored` cannot be read, naming the path of the field at fault
+    /// (`rules.Disk.series.rows[3].clearSince`); the engine is then left as it was.
     public mutating func restore(from stored: JSONValue) throws(StoredFormError) {
         let object = try StoredFields(stored, name: "detectorState")
         guard object["version"]?.numberValue == Double(Self.storedFormVersion) else { throw StoredFormError(field: "version") }
@@ -81,24 +84,31 @@ extension DetectorEngine {
             guard let value = storedRules[rule.name] else { continue }
             try reading("rules.\(rule.name)") { () throws(StoredFormError) in
                 let fields = try StoredFields(value, name: "")
-                for (offset, item) in (try fields.optional("series", \.arrayValue) ?? []).enumerated() {
-                    let state = try reading("series[\(offset)]") { () throws(StoredFormError) in try SeriesState(storedForm: item) }
-                    guard states[index].updateValue(state, forKey: state.labels) == nil else {
-                        throw StoredFormError(field: "series[\(offset)].labels")
+                if let table = fields["series"] {
+                    try reading("series") { () throws(StoredFormError) in
+                        let rows = try Self.rows(of: table, SeriesColumn.self)
+                        states[index].reserveCapacity(rows.count)
+                        for (offset, item) in rows.enumerated() {
+                            let state = try reading("rows[\(offset)]") { () throws(StoredFormError) in try SeriesState(row: item) }
+                            guard states[index].updateValue(state, forKey: state.labels) == nil else {
+                                throw StoredFormError(field: "rows[\(offset)].labels")
+                            }
+                        }
                     }
                 }
-                guard let stored = fields["denominators"] else { return }
+                guard let table = fields["denominators"] else { return }
                 try reading("denominators") { () throws(StoredFormError) in
-                    let known = try StoredFields(stored, name: "")
-                    let metric = try known.text("metric")
-                    let items = try known.optional("series", \.arrayValue) ?? []
+                    let metric = try StoredFields(table, name: "").text("metric")
+                    let rows = try Self.rows(of: table, DenominatorColumn.self)
                     guard case .ratio(_, let denominator) = rule.expression, denominator == metric else { return }
-                    for (offset, item) in items.enumerated() {
-                        try reading("series[\(offset)]") { () throws(StoredFormError) in
-                            let fields = try StoredFields(item, name: "")
-                            let labels = try fields.labels(strict: "labels")
-                            let entry = (value: try fields.number("value"), at: try fields.time("at"))
-                            guard denominators[index].updateValue(entry, forKey: labels) == nil else {
+                    denominators[index].reserveCapacity(rows.count)
+                    for (offset, item) in rows.enumerated() {
+                        try reading("rows[\(offset)]") { () throws(StoredFormError) in
+                            let row = try Row<DenominatorColumn>(item)
+                            let labels = try row.labels(.labels)
+                            guard let value = try row.number(.value) else { throw StoredFormError(field: "value") }
+                            guard let at = try row.time(.at) else { throw StoredFormError(field: "at") }
+                            guard denominators[index].updateValue((value, at), forKey: labels) == nil else {
                                 throw StoredFormError(field: "labels")
                             }
                         }
@@ -111,8 +121,7 @@ extension DetectorEngine {
             try reading("consensus") { () throws(StoredFormError) in
                 let fields = try StoredFields(stored, name: "")
                 guard try fields.text("rule") == consensus?.rule.name else { return }
-                let clusters = try fields.optional("clusters", \.objectValue) ?? [:]
-                for (name, item) in clusters {
+                for (name, item) in try fields.optional("clusters", \.objectValue) ?? [:] {
                     consensus?.clusters[name] = try reading("clusters.\(name)") { () throws(StoredFormError) in
                         try GossipConsensusDetector.ClusterState(storedForm: item)
                     }
@@ -124,47 +133,135 @@ extension DetectorEngine {
         self.consensus = consensus
     }
 
-    /// The stored forms of series in series-key order, so that one state is always written the same.
-    private static func inSeriesOrder(_ items: [([String: String], JSONValue)]) -> JSONValue {
-        .array(items.map { (DetectorText.seriesKey($0.0), $0.1) }.sorted { $0.0 < $1.0 }.map(\.1))
+    /// A table: its column names and its rows in the order of their labels, so that one state is always written the
+    /// same.
+    private static func table<Column: TableColumn>(_: Column.Type, _ rows: [([String: String], [JSONValue])]) -> [String: JSONValue] {
+        var keyed = rows.map { (key: orderKey($0.0), row: $0.1) }
+        keyed.sort { lhs, rhs in
+            lhs.key.withUnsafeBytes { left in
+                rhs.key.withUnsafeBytes { right in
+                    let common = min(left.count, right.count)
+                    let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                    return order != 0 ? order < 0 : left.count < right.count
+                }
+            }
+        }
+        return ["fields": Column.header, "rows": .array(keyed.map { .array($0.row) })]
+    }
+
+    /// What orders the rows: each label's name and value, length first, in name order — distinct for distinct labels,
+    /// and compared as bytes (a text key such as `DetectorText.seriesKey` cost a third of writing the state).
+    private static func orderKey(_ labels: [String: String]) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(64)
+        func append(_ text: String) {
+            let count = text.utf8.count
+            for shift in [24, 16, 8, 0] { key.append(UInt8(truncatingIfNeeded: count >> shift)) }
+            key.append(contentsOf: text.utf8)
+        }
+        for (name, value) in labels.sorted(by: { $0.key < $1.key }) {
+            append(name)
+            append(value)
+        }
+        return key
+    }
+
+    /// The rows of a stored table whose columns must be `Column`'s.
+    private static func rows<Column: TableColumn>(of table: JSONValue, _: Column.Type) throws(StoredFormError) -> [JSONValue] {
+        let fields = try StoredFields(table, name: "")
+        guard fields["fields"] == Column.header else { throw StoredFormError(field: "fields") }
+        return try fields.optional("rows", \.arrayValue) ?? []
+    }
+}
+
+/// The columns of a table of series, in order; a column's name is its case's.
+private protocol TableColumn: RawRepresentable<Int>, CaseIterable {}
+
+extension TableColumn {
+    static var header: JSONValue { .array(allCases.map { .string("\($0)") }) }
+}
+
+private enum SeriesColumn: Int, TableColumn {
+    // The columns most series have come first, so that rows end early.
+    case labels, lastSampleAt, lastValue, clearSince, criticalClearSince, warningSince, criticalSince, firing, firingSince, stale, noDataSince
+}
+
+private enum DenominatorColumn: Int, TableColumn {
+    case labels, value, at
+}
+
+/// One stored row, read by column; a missing or null cell is nil, and a malformed one throws with its column's name.
+private struct Row<Column: TableColumn> {
+    let cells: [JSONValue]
+
+    init(_ value: JSONValue) throws(StoredFormError) {
+        guard let cells = value.arrayValue, cells.count <= Column.allCases.count else { throw StoredFormError(field: "") }
+        self.cells = cells
+    }
+
+    func cell(_ column: Column) -> JSONValue? {
+        guard column.rawValue < cells.count else { return nil }
+        if case .null = cells[column.rawValue] { return nil }
+        return cells[column.rawValue]
+    }
+
+    func read<T>(_ column: Column, _ read: (JSONValue) -> T?) throws(StoredFormError) -> T? {
+        guard let cell = cell(column) else { return nil }
+        guard let value = read(cell) else { throw StoredFormError(field: "\(column)") }
+        return value
+    }
+
+    func time(_ column: Column) throws(StoredFormError) -> Date? { try read(column, \.detectorTime) }
+
+    func number(_ column: Column) throws(StoredFormError) -> Double? { try read(column, \.numberValue) }
+
+    func labels(_ column: Column) throws(StoredFormError) -> [String: String] {
+        guard let object = cell(column)?.objectValue else { throw StoredFormError(field: "\(column)") }
+        var labels = [String: String](minimumCapacity: object.count)
+        for (name, value) in object {
+            guard let text = value.stringValue else { throw StoredFormError(field: "\(column).\(name)") }
+            labels[name] = text
+        }
+        return labels
     }
 }
 
 extension DetectorEngine.SeriesState {
-    var storedForm: JSONValue {
-        var object = [String: JSONValue](minimumCapacity: 12)
-        object["labels"] = .labels(labels)
-        if let firing { object["firing"] = .string(firing.rawValue) }
-        if let firingSince { object["firingSince"] = .time(firingSince) }
-        if let warningSince { object["warningSince"] = .time(warningSince) }
-        if let criticalSince { object["criticalSince"] = .time(criticalSince) }
-        if let criticalClearSince { object["criticalClearSince"] = .time(criticalClearSince) }
-        if let clearSince { object["clearSince"] = .time(clearSince) }
-        if let lastSampleAt { object["lastSampleAt"] = .time(lastSampleAt) }
-        if let lastValue { object["lastValue"] = .number(lastValue) }
-        if stale { object["stale"] = .bool(true) }
-        if let noDataSince { object["noDataSince"] = .time(noDataSince) }
-        return .object(object)
+    fileprivate var row: [JSONValue] {
+        var row = SeriesColumn.allCases.map { column -> JSONValue in
+            switch column {
+            case .labels: .labels(labels)
+            case .lastSampleAt: lastSampleAt.map(JSONValue.time) ?? .null
+            case .lastValue: lastValue.map(JSONValue.number) ?? .null
+            case .clearSince: clearSince.map(JSONValue.time) ?? .null
+            case .criticalClearSince: criticalClearSince.map(JSONValue.time) ?? .null
+            case .warningSince: warningSince.map(JSONValue.time) ?? .null
+            case .criticalSince: criticalSince.map(JSONValue.time) ?? .null
+            case .firing: firing.map { .string($0.rawValue) } ?? .null
+            case .firingSince: firingSince.map(JSONValue.time) ?? .null
+            case .stale: stale ? .bool(true) : .null
+            case .noDataSince: noDataSince.map(JSONValue.time) ?? .null
+            }
+        }
+        while case .null? = row.last { row.removeLast() }
+        return row
     }
 
-    init(storedForm value: JSONValue) throws(StoredFormError) {
-        let fields = try StoredFields(value, name: "")
-        self.init(labels: try fields.labels(strict: "labels"))
-        if let firing = try fields.optional("firing", \.stringValue) {
-            guard let severity = Severity(rawValue: firing), severity == .warning || severity == .critical else {
-                throw StoredFormError(field: "firing")
-            }
-            self.firing = severity
+    fileprivate init(row value: JSONValue) throws(StoredFormError) {
+        let row = try Row<SeriesColumn>(value)
+        self.init(labels: try row.labels(.labels))
+        lastSampleAt = try row.time(.lastSampleAt)
+        lastValue = try row.number(.lastValue)
+        clearSince = try row.time(.clearSince)
+        criticalClearSince = try row.time(.criticalClearSince)
+        warningSince = try row.time(.warningSince)
+        criticalSince = try row.time(.criticalSince)
+        firing = try row.read(.firing) { cell in
+            cell.stringValue.flatMap(Severity.init(rawValue:)).flatMap { $0 == .warning || $0 == .critical ? $0 : nil }
         }
-        firingSince = try fields.optionalTime("firingSince")
-        warningSince = try fields.optionalTime("warningSince")
-        criticalSince = try fields.optionalTime("criticalSince")
-        criticalClearSince = try fields.optionalTime("criticalClearSince")
-        clearSince = try fields.optionalTime("clearSince")
-        lastSampleAt = try fields.optionalTime("lastSampleAt")
-        lastValue = try fields.optional("lastValue", \.numberValue)
-        stale = try fields.flag("stale")
-        noDataSince = try fields.optionalTime("noDataSince")
+        firingSince = try row.time(.firingSince)
+        stale = try row.read(.stale) { $0 == .bool(true) ? true : nil } ?? false
+        noDataSince = try row.time(.noDataSince)
     }
 }
 
@@ -191,9 +288,9 @@ extension GossipConsensusDetector.ClusterState {
                 try GossipConsensusDetector.NodeReport(storedForm: item)
             }
         }
-        badSince = try fields.optionalTime("badSince")
-        goodSince = try fields.optionalTime("goodSince")
-        openedAt = try fields.optionalTime("openedAt")
+        badSince = try fields.optional("badSince", \.detectorTime)
+        goodSince = try fields.optional("goodSince", \.detectorTime)
+        openedAt = try fields.optional("openedAt", \.detectorTime)
     }
 }
 
@@ -211,18 +308,35 @@ extension GossipConsensusDetector.NodeReport {
         let fields = try StoredFields(value, name: "")
         self.init(
             view: try fields.optional("view", \.stringValue),
-            viewAt: try fields.optionalTime("viewAt"),
-            failed: try fields.flag("failed"),
-            failedAt: try fields.optionalTime("failedAt")
+            viewAt: try fields.optional("viewAt", \.detectorTime),
+            failed: try fields.optional("failed") { $0 == .bool(true) ? true : nil } ?? false,
+            failedAt: try fields.optional("failedAt", \.detectorTime)
         )
     }
 }
 
 extension JSONValue {
-    /// A time in the detector state: `Date`'s own number, so that it reads back exactly.
-    fileprivate static func time(_ date: Date) -> JSONValue { .number(date.timeIntervalSinceReferenceDate) }
+    /// A time of the detector state: milliseconds since 1970 when they read back as the same `Date`, else `Date`'s
+    /// own number (seconds since 2001) as text, which does.
+    fileprivate static func time(_ date: Date) -> JSONValue {
+        let millis = JSONValue.millis(date)
+        if millis.dateFromMillis == date { return millis }
+        return .string("\(date.timeIntervalSinceReferenceDate)")
+    }
+
+    /// What `time(_:)` wrote.
+    fileprivate var detectorTime: Date? {
+        switch self {
+        case .number: return dateFromMillis
+        case .string(let text):
+            guard let seconds = Double(text), seconds.isFinite else { return nil }
+            return Date(timeIntervalSinceReferenceDate: seconds)
+        default: return nil
+        }
+    }
 
     fileprivate static func labels(_ labels: [String: String]) -> JSONValue { .object(labels.mapValues(JSONValue.string)) }
+
 }
 
 extension StoredFields {
@@ -231,38 +345,6 @@ extension StoredFields {
         guard let value = object[key], value != .null else { return nil }
         guard let result = read(value) else { throw StoredFormError(field: key) }
         return result
-    }
-
-    fileprivate func number(_ key: String) throws(StoredFormError) -> Double {
-        guard let number = object[key]?.numberValue else { throw StoredFormError(field: key) }
-        return number
-    }
-
-    fileprivate func time(_ key: String) throws(StoredFormError) -> Date {
-        Date(timeIntervalSinceReferenceDate: try number(key))
-    }
-
-    fileprivate func optionalTime(_ key: String) throws(StoredFormError) -> Date? {
-        try optional(key, \.numberValue).map(Date.init(timeIntervalSinceReferenceDate:))
-    }
-
-    /// A flag kept only when true: absent is false.
-    fileprivate func flag(_ key: String) throws(StoredFormError) -> Bool {
-        try optional(key) { value -> Bool? in
-            if case .bool(let flag) = value { return flag }
-            return nil
-        } ?? false
-    }
-
-    /// Labels that must all be text (unlike `labels(_:)`, which skips what is not).
-    fileprivate func labels(strict key: String) throws(StoredFormError) -> [String: String] {
-        guard let object = object[key]?.objectValue else { throw StoredFormError(field: key) }
-        var labels = [String: String](minimumCapacity: object.count)
-        for (name, value) in object {
-            guard let text = value.stringValue else { throw StoredFormError(field: "\(key).\(name)") }
-            labels[name] = text
-        }
-        return labels
     }
 }
 
