@@ -123,25 +123,7 @@ enum PostgresSchema {
             if let schema {
                 try await database.raw("CREATE SCHEMA IF NOT EXISTS \(unsafeRaw: quoted(schema))").run()
             }
-            try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)").run()
-            let applied = Set(
-                try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) }
-            )
-            for migration in migrations where !applied.contains(migration.version) {
-                try await database.raw("BEGIN").run()
-                do {
-                    for statement in migration.statements {
-                        try await database.raw(SQLQueryString(statement)).run()
-                    }
-                    try await database.raw(
-                        "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), now()::text)"
-                    ).run()
-                    try await database.raw("COMMIT").run()
-                } catch {
-                    try? await database.raw("ROLLBACK").run()
-                    throw error
-                }
-            }
+            try await applyMigrations(migrations, to: database, begin: "BEGIN", now: "now()::text")
         } catch {
             _ = try? await database.raw("SELECT pg_advisory_unlock(hashtext('tocsin-migrate')) AS unlocked").run()
             throw error

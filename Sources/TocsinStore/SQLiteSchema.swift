@@ -121,24 +121,31 @@ enum SQLiteSchema {
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
     static func migrate(_ database: any SQLDatabase) async throws {
-        try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)").run()
-        let applied = Set(
-            try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) }
-        )
-        for migration in migrations where !applied.contains(migration.version) {
-            try await database.raw("BEGIN IMMEDIATE").run()
-            do {
-                for statement in migration.statements {
-                    try await database.raw(SQLQueryString(statement)).run()
-                }
-                try await database.raw(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), datetime('now'))"
-                ).run()
-                try await database.raw("COMMIT").run()
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
+        try await applyMigrations(migrations, to: database, begin: "BEGIN IMMEDIATE", now: "datetime('now')")
+    }
+}
+
+/// Creates `schema_migrations` when missing and applies each migration not recorded there, in order, each in its own
+/// transaction (`begin` opens it) with its record (`now` is the database's expression for the current time).
+func applyMigrations(
+    _ migrations: [(version: Int, statements: [String])],
+    to database: any SQLDatabase,
+    begin: String,
+    now: String
+) async throws {
+    try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)").run()
+    let applied = Set(try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+    for migration in migrations where !applied.contains(migration.version) {
+        try await database.raw(SQLQueryString(begin)).run()
+        do {
+            for statement in migration.statements {
+                try await database.raw(SQLQueryString(statement)).run()
             }
+            try await database.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), \(unsafeRaw: now))").run()
+            try await database.raw("COMMIT").run()
+        } catch {
+            try? await database.raw("ROLLBACK").run()
+            throw error
         }
     }
 }
