@@ -36,16 +36,6 @@ public final class DetectorService: Sendable {
 
     public var settings: DetectorSettings { held.withLockedValue { $0.engine.settings } }
 
-    /// The alert events the samples cause.
-    public func observe(_ samples: [MetricSample], now: Date) -> [Event] {
-        run(.samples(samples, now: now))
-    }
-
-    /// The alert events the passing of time causes (stale series, consensus windows).
-    public func tick(now: Date) -> [Event] {
-        run(.tick(now: now))
-    }
-
     /// Runs the engine held in memory.
     public func run(_ work: Work) -> [Event] {
         held.withLockedValue { Self.apply(work, to: &$0.engine) }

@@ -13,11 +13,12 @@ public enum StoreOpener {
         return try await SQLiteStore.open(path: storage.sqlitePath, synchronousFull: storage.synchronousFull, logger: logger)
     }
 
-    /// Which store, for people: the SQLite file, or PostgreSQL's address (never its password).
+    /// Which store, for people: the SQLite file, or PostgreSQL's address, database and schema (never the password).
     public static func describe(_ storage: StorageSettings) -> String {
-        guard let postgres = storage.postgres else { return storage.sqlitePath }
-        return "PostgreSQL \(postgres.user)@\(postgres.host):\(postgres.port)/\(postgres.database)"
-            + (postgres.schema.map { " (schema \($0))" } ?? "")
+        guard let postgres = storage.postgres else { return "SQLite \(storage.sqlitePath)" }
+        let host = postgres.host.contains(":") && !postgres.host.hasPrefix("[") ? "[\(postgres.host)]" : postgres.host
+        let schema = postgres.schema.map { " (schema \($0))" } ?? ""
+        return "PostgreSQL \(postgres.user)@\(host):\(postgres.port)/\(postgres.database)\(schema)"
     }
 
     /// This process's name among instances sharing a database: `server.instance_id`, or the host name and process id.

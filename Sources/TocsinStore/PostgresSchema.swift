@@ -107,8 +107,6 @@ enum PostgresSchema {
         )
     ]
 
-    static var latestVersion: Int { migrations.last?.version ?? 0 }
-
     /// `name` as a quoted identifier.
     static func quoted(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -118,8 +118,6 @@ enum SQLiteSchema {
         ),
     ]
 
-    static var latestVersion: Int { migrations.last?.version ?? 0 }
-
     static func migrate(_ database: any SQLDatabase) async throws {
         try await applyMigrations(migrations, to: database, begin: "BEGIN IMMEDIATE", now: "datetime('now')")
     }

@@ -22,13 +22,7 @@ struct Migrate: AsyncParsableCommand {
     var dataDir: String?
 
     func run() async throws {
-        let configuration: TocsinConfiguration
-        do {
-            configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let configuration = try loadConfigurationOrExit(path: config, dataDirectory: dataDir)
         // PostgreSQL's pool logs every failed connection attempt at info; a one-shot command reports its failure once,
         // itself. Debug and trace still show everything.
         let configuredLevel = Logger.Level(rawValue: configuration.server.logLevel) ?? .info
@@ -40,7 +34,7 @@ struct Migrate: AsyncParsableCommand {
         }
         let logger = Logger(label: "tocsin")
         let storage = configuration.storage
-        let name = Self.storeName(storage)
+        let name = StoreOpener.describe(storage)
         let version: Int
         do {
             let store = try await StoreOpener.open(storage, instanceID: StoreOpener.instanceID(configuration.server), logger: logger)
@@ -60,14 +54,6 @@ struct Migrate: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("migrated \(name) to schema version \(version)")
-    }
-
-    /// Which database, for people: the SQLite file, or PostgreSQL's address, database and schema. Never the password.
-    static func storeName(_ storage: StorageSettings) -> String {
-        guard let postgres = storage.postgres else { return "sqlite \(storage.sqlitePath)" }
-        let host = postgres.host.contains(":") && !postgres.host.hasPrefix("[") ? "[\(postgres.host)]" : postgres.host
-        let schema = postgres.schema.map { " (schema \($0))" } ?? ""
-        return "postgres \(host):\(postgres.port)/\(postgres.database)\(schema)"
     }
 
     /// The error on one line, without the password (a library's error text might echo it).

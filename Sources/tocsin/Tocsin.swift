@@ -29,6 +29,16 @@ func loadConfiguration(path: String?, dataDirectory: String?) throws -> TocsinCo
     return try SinkRegistry.configurationLoader(dataDirectory: directory).load(yaml: text)
 }
 
+/// `loadConfiguration` for the commands that act on a configuration: its problems go to standard error, exit code 2.
+func loadConfigurationOrExit(path: String?, dataDirectory: String?) throws -> TocsinConfiguration {
+    do {
+        return try loadConfiguration(path: path, dataDirectory: dataDirectory)
+    } catch let error as ConfigurationError {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")
 
@@ -42,13 +52,7 @@ struct Serve: AsyncParsableCommand {
     var listen: String?
 
     func run() async throws {
-        var configuration: TocsinConfiguration
-        do {
-            configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        var configuration = try loadConfigurationOrExit(path: config, dataDirectory: dataDir)
         if let listen {
             guard let (host, port) = ConfigurationLoader.parseListen(listen) else {
                 throw ValidationError("--listen expects HOST:PORT, got '\(listen)'")
@@ -144,13 +148,7 @@ struct TestIntegration: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let configuration: TocsinConfiguration
-        do {
-            configuration = try loadConfiguration(path: config, dataDirectory: nil)
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let configuration = try loadConfigurationOrExit(path: config, dataDirectory: nil)
         guard let integration = configuration.integrations.first(where: { $0.name == name }) else {
             let known = configuration.integrations.map(\.name).joined(separator: ", ")
             FileHandle.standardError.write(Data("no integration named '\(name)' (configured: \(known.isEmpty ? "none" : known))\n".utf8))

@@ -24,19 +24,11 @@ struct FleetTests {
         .timeLimit(.minutes(10))
     )
     func testFleetSurvivesTheDeathOfAnInstance() async throws {
-        guard let database = ProcessInfo.processInfo.environment[fleetPostgresVariable], !database.isEmpty else {
-            Issue.record(
-                """
-                \(fleetPostgresVariable) is not set: run scripts/test.sh (it starts a private PostgreSQL cluster and sets it), or set \
-                \(fleetPostgresVariable)=postgres://tocsin@127.0.0.1:PORT/tocsin?sslmode=disable to a database the tests may use
-                """
-            )
-            return
-        }
         let started = ContinuousClock.now
         let hex = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))
         let tag = "fleet-\(hex)"
-        let databaseURL = try fleetDatabaseURL(database, schema: "fleet_\(hex)")
+        // Fails (never skips) when no PostgreSQL is configured, saying how to get one.
+        let databaseURL = try TestPostgres.url(schema: "fleet_\(hex)")
         // A short hold keeps sends on the wire, so that the kill finds some in flight.
         let receiver = try await RecordingReceiver.start { _, _ in .init(delay: .milliseconds(10)) }
         let root = makeTemporaryDirectory("tocsin-fleet")
@@ -344,15 +336,6 @@ struct FleetTests {
 }
 
 /// The environment variable naming the PostgreSQL database the fleet runs on.
-private let fleetPostgresVariable = "TOCSIN_TEST_POSTGRES"
-
-/// The test database's URL with a schema of the run's own.
-private func fleetDatabaseURL(_ base: String, schema: String) throws -> String {
-    var components = try #require(URLComponents(string: base), "\(fleetPostgresVariable) is not a URL: \(base)")
-    components.queryItems = (components.queryItems ?? []).filter { $0.name != "schema" } + [URLQueryItem(name: "schema", value: schema)]
-    return try #require(components.string)
-}
-
 /// Native events for the alerts in `range`: firing (with severity and summary) or resolved (labels only).
 private func fleetBatch(_ range: Range<Int>, tag: String, status: String) -> String {
     let items = range.map { index in

@@ -208,25 +208,8 @@ struct StoreLeaseTests {
             let ids = (0..<200).map { "n-\($0)" }
             _ = try await store.ingest(ids.map { storeNotification(id: $0) }, planner: makePlanner())
             let now = storeT0.addingTimeInterval(1)
-            let claims = try await withThrowingTaskGroup(of: [(owner: String, due: DueDelivery)].self) { group in
-                for claimer in 0..<8 {
-                    group.addTask {
-                        let owner = "owner-\(claimer)"
-                        var taken: [(owner: String, due: DueDelivery)] = []
-                        while true {
-                            let batch = try await Self.claim(store, owner, now: now, leaseFor: .seconds(600), limit: 7)
-                            if batch.isEmpty { return taken }
-                            taken += batch.map { (owner, $0) }
-                            // More than there are: the same deliveries are handed out again and again (the checks
-                            // below say so); stop rather than loop for ever.
-                            if taken.count > ids.count { return taken }
-                        }
-                    }
-                }
-                var all: [(owner: String, due: DueDelivery)] = []
-                for try await taken in group { all += taken }
-                return all
-            }
+            let claimers = (0..<8).map { (store: store, owner: "owner-\($0)") }
+            let claims = try await claimConcurrently(claimers, total: ids.count, now: now, limit: 7)
             let claimedIDs = claims.map(\.due.notification.id)
             let duplicates = Dictionary(grouping: claimedIDs, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             #expect(duplicates.isEmpty, "handed out more than once: \(duplicates)")

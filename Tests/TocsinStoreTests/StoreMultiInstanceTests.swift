@@ -202,32 +202,11 @@ struct StoreMultiInstanceTests {
             let ids = (0..<200).map { "n-\($0)" }
             _ = try await first.ingest(ids.map { storeNotification(id: $0) }, planner: makePlanner())
             let now = storeT0.addingTimeInterval(1)
-            let claims = try await withThrowingTaskGroup(of: [(owner: String, due: DueDelivery)].self) { group in
-                for claimer in 0..<8 {
-                    let store = claimer.isMultiple(of: 2) ? first : second
-                    group.addTask {
-                        let owner = "\(claimer.isMultiple(of: 2) ? "instance-a" : "instance-b")-\(claimer)"
-                        var taken: [(owner: String, due: DueDelivery)] = []
-                        while true {
-                            let batch = try await store.claimDueDeliveries(
-                                integration: "alert-log",
-                                now: now,
-                                owner: owner,
-                                leaseFor: .seconds(600),
-                                limit: 5
-                            )
-                            if batch.isEmpty { return taken }
-                            taken += batch.map { (owner, $0) }
-                            // More than there are: the same deliveries are handed out again and again (the checks
-                            // below say so); stop rather than loop for ever.
-                            if taken.count > ids.count { return taken }
-                        }
-                    }
-                }
-                var all: [(owner: String, due: DueDelivery)] = []
-                for try await taken in group { all += taken }
-                return all
+            let claimers = (0..<8).map { claimer in
+                claimer.isMultiple(of: 2)
+                    ? (store: first as any Store, owner: "instance-a-\(claimer)") : (store: second, owner: "instance-b-\(claimer)")
             }
+            let claims = try await claimConcurrently(claimers, total: ids.count, now: now, limit: 5)
             let claimedIDs = claims.map(\.due.notification.id)
             let duplicates = Dictionary(grouping: claimedIDs, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             #expect(duplicates.isEmpty, "handed out more than once: \(duplicates)")

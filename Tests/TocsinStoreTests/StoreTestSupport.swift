@@ -258,3 +258,34 @@ func expectedSchemaVersion(_ kind: StoreKind) -> Int {
     case .postgres: 1
     }
 }
+
+/// One claim with the owner that made it.
+typealias OwnedClaim = (owner: String, due: DueDelivery)
+
+/// Runs every claimer at once, each claiming batches of `limit` alert-log deliveries (10-minute leases) until none
+/// is left, and returns every claim made. A claimer that takes more than `total` stops: the same deliveries are being
+/// handed out again and again (the caller's checks say so), and it must not loop for ever.
+func claimConcurrently(_ claimers: [(store: any Store, owner: String)], total: Int, now: Date, limit: Int) async throws -> [OwnedClaim] {
+    try await withThrowingTaskGroup(of: [OwnedClaim].self) { group in
+        for claimer in claimers {
+            group.addTask {
+                var taken: [OwnedClaim] = []
+                while true {
+                    let batch = try await claimer.store.claimDueDeliveries(
+                        integration: "alert-log",
+                        now: now,
+                        owner: claimer.owner,
+                        leaseFor: .seconds(600),
+                        limit: limit
+                    )
+                    if batch.isEmpty { return taken }
+                    taken += batch.map { (claimer.owner, $0) }
+                    if taken.count > total { return taken }
+                }
+            }
+        }
+        var all: [OwnedClaim] = []
+        for try await taken in group { all += taken }
+        return all
+    }
+}

@@ -13,8 +13,20 @@ public enum TestPostgres {
 
     /// The URL with a fresh schema of its own (`prefix_<random>`), so that tests never see each other's rows.
     public static func freshSchemaURL(prefix: String) throws -> String {
-        guard let url = ProcessInfo.processInfo.environment[variable], !url.isEmpty else { throw Missing() }
-        let schema = prefix + "_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        return url + (url.contains("?") ? "&" : "?") + "schema=" + schema
+        try url(schema: prefix + "_" + String(UInt64.random(in: 0...UInt64.max), radix: 16))
+    }
+
+    /// The URL with `schema` in place of any schema it names.
+    public static func url(schema: String) throws -> String {
+        guard let base = ProcessInfo.processInfo.environment[variable], !base.isEmpty else { throw Missing() }
+        guard var components = URLComponents(string: base) else { throw NotAURL(text: base) }
+        components.queryItems = (components.queryItems ?? []).filter { $0.name != "schema" } + [URLQueryItem(name: "schema", value: schema)]
+        guard let url = components.string else { throw NotAURL(text: base) }
+        return url
+    }
+
+    public struct NotAURL: Error, CustomStringConvertible {
+        var text: String
+        public var description: String { "\(TestPostgres.variable) is not a URL: \(text)" }
     }
 }
