@@ -42,8 +42,15 @@ public struct ServerSettings: Sendable, Hashable {
     /// This instance's name among several sharing one database: it marks the deliveries it has claimed. Nil: the
     /// host name and process id.
     public var instanceID: String?
+    /// `server.auth`: who may call the API and sign in to the console.
+    public var auth: AuthSettings = AuthSettings()
 
     public init() {}
+
+    /// Whether the listen address is reachable from this machine only.
+    public var listensOnLoopbackOnly: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 }
 
 /// The `storage` section.

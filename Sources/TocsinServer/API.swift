@@ -17,25 +17,32 @@ struct API: Sendable {
         IngestLimits(maxEvents: settings.maxEventsPerRequest, resolveTimeout: settings.resolveTimeout)
     }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/api/v1/events") { request, _ in try await postEvents(request) }
-        router.post("/api/v1/logs") { request, _ in try await postRecords(request, kind: .log) }
-        router.post("/api/v1/metrics") { request, _ in try await postRecords(request, kind: .metric) }
-        router.post("/api/v2/alerts") { request, _ in try await postAlertmanagerAlerts(request) }
-        router.get("/api/v1/alerts") { request, _ in try await getAlerts(request) }
-        router.get("/api/v1/events") { request, _ in try await getEvents(request) }
-        router.get("/api/v1/deliveries") { request, _ in try await getDeliveries(request) }
-        router.post("/api/v1/deliveries/{id}/retry") { _, context in try await retryDelivery(try context.parameters.require("id")) }
-        router.get("/api/v1/integrations") { _, _ in try listIntegrations() }
-        router.post("/api/v1/integrations/{name}/test") { _, context in try await testIntegration(try context.parameters.require("name")) }
-        router.post("/api/v1/route-preview") { request, _ in try await routePreview(request) }
-        router.get("/api/v1/catalogue") { _, _ in try catalogue() }
-        registerNoiseControl(on: router)
-        router.get("/metrics") { _, _ in try await metrics() }
-        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
-        router.get("/readyz") { _, _ in try await ready() }
-        router.get("/-/healthy") { _, _ in JSONResponse.text("OK") }
-        router.get("/-/ready") { _, _ in
+    func register(on endpoints: EndpointRegistrar) {
+        endpoints.post("/api/v1/events", .ingest) { request, _, _ in try await postEvents(request) }
+        endpoints.post("/api/v1/logs", .ingest) { request, _, _ in try await postRecords(request, kind: .log) }
+        endpoints.post("/api/v1/metrics", .ingest) { request, _, _ in try await postRecords(request, kind: .metric) }
+        endpoints.post("/api/v2/alerts", .ingest) { request, _, _ in try await postAlertmanagerAlerts(request) }
+        endpoints.get("/api/v1/alerts", .viewer) { request, _, _ in try await getAlerts(request) }
+        endpoints.get("/api/v1/events", .viewer) { request, _, _ in try await getEvents(request) }
+        endpoints.get("/api/v1/deliveries", .viewer) { request, _, _ in try await getDeliveries(request) }
+        endpoints.post("/api/v1/deliveries/{id}/retry", .editor) { _, context, _ in
+            try await retryDelivery(try context.parameters.require("id"))
+        }
+        endpoints.get("/api/v1/integrations", .viewer) { _, _, _ in try listIntegrations() }
+        endpoints.post("/api/v1/integrations/{name}/test", .editor) { _, context, _ in
+            try await testIntegration(try context.parameters.require("name"))
+        }
+        endpoints.post("/api/v1/route-preview", .viewer) { request, _, _ in try await routePreview(request) }
+        endpoints.get("/api/v1/catalogue", .viewer) { _, _, _ in try catalogue() }
+        registerNoiseControl(on: endpoints)
+        registerAccess(on: endpoints)
+        registerManagedConfiguration(on: endpoints)
+        registerConsole(on: endpoints)
+        endpoints.get("/metrics", .viewer) { _, _, _ in try await metrics() }
+        endpoints.get("/healthz", .public) { _, _, _ in try JSONResponse.make(["status": "ok"]) }
+        endpoints.get("/readyz", .public) { _, _, _ in try await ready() }
+        endpoints.get("/-/healthy", .public) { _, _, _ in JSONResponse.text("OK") }
+        endpoints.get("/-/ready", .public) { _, _, _ in
             do {
                 try await runtime.store.ping()
                 return JSONResponse.text("OK")

@@ -5,18 +5,18 @@ import TocsinStore
 
 /// Acknowledgements, alert groups and silences: the API of noise control.
 extension API {
-    func registerNoiseControl(on router: Router<BasicRequestContext>) {
-        router.post("/api/v1/alerts/{fingerprint}/ack") { request, context in
+    func registerNoiseControl(on endpoints: EndpointRegistrar) {
+        endpoints.post("/api/v1/alerts/{fingerprint}/ack", .editor) { request, context, _ in
             try await acknowledge(request, target: .alert(fingerprint: try context.parameters.require("fingerprint")))
         }
-        router.post("/api/v1/groups/{key}/ack") { request, context in
+        endpoints.post("/api/v1/groups/{key}/ack", .editor) { request, context, _ in
             try await acknowledge(request, target: .group(dedupKey: try context.parameters.require("key")))
         }
-        router.get("/api/v1/groups") { request, _ in try await getGroups(request) }
-        router.post("/api/v1/silences") { request, _ in try await postSilence(request) }
-        router.get("/api/v1/silences") { request, _ in try await getSilences(request) }
-        router.get("/api/v1/silences/{id}") { _, context in try await getSilence(try context.parameters.require("id")) }
-        router.delete("/api/v1/silences/{id}") { _, context in try await expireSilence(try context.parameters.require("id")) }
+        endpoints.get("/api/v1/groups", .viewer) { request, _, _ in try await getGroups(request) }
+        endpoints.post("/api/v1/silences", .editor) { request, _, _ in try await postSilence(request) }
+        endpoints.get("/api/v1/silences", .viewer) { request, _, _ in try await getSilences(request) }
+        endpoints.get("/api/v1/silences/{id}", .viewer) { _, context, _ in try await getSilence(try context.parameters.require("id")) }
+        endpoints.delete("/api/v1/silences/{id}", .editor) { _, context, _ in try await expireSilence(try context.parameters.require("id")) }
     }
 
     // MARK: acknowledgement

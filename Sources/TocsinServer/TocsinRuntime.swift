@@ -26,6 +26,8 @@ public final class TocsinRuntime: Sendable {
     public let clock: @Sendable () -> Date
     /// Every integration's sink, by name: the dispatcher's, and what a test send goes through.
     public let sinks: [String: any Sink]
+    /// Authentication and authorization of every request.
+    public let access: AccessControl
     let httpClient: HTTPClient
 
     /// Opens the store (running migrations) and builds the sinks. Throws `ConfigurationError` listing every
@@ -95,6 +97,7 @@ public final class TocsinRuntime: Sendable {
         self.clock = clock
         self.sinks = sinks
         self.metrics = metrics
+        self.access = AccessControl(settings: configuration.server, store: store, clock: clock)
         let policies = Dictionary(uniqueKeysWithValues: configuration.integrations.map { ($0.name, $0.delivery) })
         var rateLimits: [String: RateLimit] = [:]
         for integration in configuration.integrations {
@@ -135,9 +138,14 @@ public final class TocsinRuntime: Sendable {
 
     /// The router with every endpoint, for the live server and for in-process tests.
     public func router() -> Router<BasicRequestContext> {
-        let router = Router()
-        API(runtime: self).register(on: router)
-        return router
+        makeRouter().router
+    }
+
+    /// The router and the list of its endpoints with what each needs of its caller.
+    public func makeRouter() -> (router: Router<BasicRequestContext>, endpoints: [Endpoint]) {
+        let registrar = EndpointRegistrar(router: Router(), authorizer: access)
+        API(runtime: self).register(on: registrar)
+        return (registrar.router, registrar.endpoints)
     }
 
     /// The integrations whose incident platform takes acknowledgements (PagerDuty, OpsGenie).

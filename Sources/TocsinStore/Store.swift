@@ -103,7 +103,7 @@ public struct DetectorRun: Sendable {
 public typealias EventPlanner = @Sendable (Event, AlertRecord?) -> EventPlan
 
 /// Everything Tocsin keeps. One implementation per database; all pass the same conformance tests.
-public protocol Store: SinkStateStore {
+public protocol Store: SinkStateStore, AdminStore {
     /// Creates or upgrades the schema.
     func migrate() async throws
 

@@ -1,0 +1,28 @@
+import Foundation
+
+/// The `server.auth` section: whether callers must authenticate, and how console sessions behave.
+public struct AuthSettings: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// On when `server.host` is reachable beyond this machine, off on loopback.
+        case auto
+        case on
+        case off
+    }
+
+    public var mode: Mode = .auto
+    /// How long a console sign-in lasts.
+    public var sessionLifetime: Duration = .seconds(12 * 3600)
+    /// `server.secrets_key_file`'s key, read by the loader: encrypts integration secrets stored in the database.
+    public var secretsKeyFile: String?
+
+    public init() {}
+
+    /// Whether authentication is required for a server listening on `host`.
+    public func isEnabled(listensOnLoopbackOnly: Bool) -> Bool {
+        switch mode {
+        case .on: true
+        case .off: false
+        case .auto: !listensOnLoopbackOnly
+        }
+    }
+}

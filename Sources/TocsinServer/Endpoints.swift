@@ -1,0 +1,96 @@
+import HTTPTypes
+import Hummingbird
+import TocsinCore
+
+/// Who is calling: what the authenticator found on the request.
+public struct Caller: Sendable, Hashable {
+    /// `user:NAME`, `token:ID`, or `anonymous` when authentication is off.
+    public var subject: String
+    /// `nil` when authentication is off: every endpoint is open.
+    public var role: AccessRole?
+    /// Signed in through the console's session cookie: mutating requests must carry the session's CSRF token.
+    public var viaSession: Bool
+    /// The session's CSRF token, for the console to put in its pages; `nil` without a session.
+    public var csrfToken: String?
+
+    public init(subject: String, role: AccessRole?, viaSession: Bool, csrfToken: String? = nil) {
+        self.subject = subject
+        self.role = role
+        self.viaSession = viaSession
+        self.csrfToken = csrfToken
+    }
+
+    public static let anonymous = Caller(subject: "anonymous", role: nil, viaSession: false)
+}
+
+/// One endpoint of the HTTP server and what it needs of its caller. The list of every endpoint drives
+/// registration, authorization, the authorization-matrix test and the OpenAPI document's test.
+public struct Endpoint: Sendable, Hashable {
+    public var method: HTTPRequest.Method
+    /// The router's pattern, with `{name}` parameters.
+    public var path: String
+    public var access: EndpointAccess
+
+    public init(method: HTTPRequest.Method, path: String, access: EndpointAccess) {
+        self.method = method
+        self.path = path
+        self.access = access
+    }
+}
+
+/// Finds the caller of a request and refuses it (401, 403) when it may not use the endpoint.
+public protocol RequestAuthorizer: Sendable {
+    func authorize(_ request: Request, for endpoint: Endpoint) async throws -> Caller
+}
+
+/// Authentication off: every caller is anonymous and every endpoint is open.
+public struct OpenAuthorizer: RequestAuthorizer {
+    public init() {}
+
+    public func authorize(_ request: Request, for endpoint: Endpoint) async throws -> Caller {
+        .anonymous
+    }
+}
+
+/// Registers endpoints on a router, each behind the authorizer, and keeps the list of them.
+final class EndpointRegistrar {
+    let router: Router<BasicRequestContext>
+    let authorizer: any RequestAuthorizer
+    private(set) var endpoints: [Endpoint] = []
+
+    init(router: Router<BasicRequestContext>, authorizer: any RequestAuthorizer) {
+        self.router = router
+        self.authorizer = authorizer
+    }
+
+    func add(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ access: EndpointAccess,
+        handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+    ) {
+        let endpoint = Endpoint(method: method, path: path, access: access)
+        endpoints.append(endpoint)
+        let authorizer = self.authorizer
+        router.on(RouterPath(path), method: method) { request, context in
+            let caller = try await authorizer.authorize(request, for: endpoint)
+            return try await handler(request, context, caller)
+        }
+    }
+
+    func get(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+        add(.get, path, access, handler: handler)
+    }
+
+    func post(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+        add(.post, path, access, handler: handler)
+    }
+
+    func put(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+        add(.put, path, access, handler: handler)
+    }
+
+    func delete(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+        add(.delete, path, access, handler: handler)
+    }
+}
