@@ -82,7 +82,8 @@ final class EndpointRegistrar {
         add(.get, path, access, handler: handler)
     }
 
-    func post(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+    func post(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
+    {
         add(.post, path, access, handler: handler)
     }
 
@@ -90,7 +91,11 @@ final class EndpointRegistrar {
         add(.put, path, access, handler: handler)
     }
 
-    func delete(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {
+    func delete(
+        _ path: String,
+        _ access: EndpointAccess,
+        handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+    ) {
         add(.delete, path, access, handler: handler)
     }
 }
