@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Chromium and its WebDriver, for the browser test of the web console (Tests/Browser/console_flow.py).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 
 # PostgreSQL, for the store tests that run against it (see "A throw-away PostgreSQL" below). Debian's package keeps
 # the server's programs in /usr/lib/postgresql/VERSION/bin, off PATH: prefer the newest there, then PATH.
@@ -41,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # PyPI packages for the `python3` on PATH (the tests run that one): aiosmtpd, jsonschema, rfc3339-validator, moto,
-# boto3.
+# boto3, schemathesis.
 python_missing=()
 python3 -c "import aiosmtpd" >/dev/null 2>&1 || python_missing+=(aiosmtpd)
 python3 -c "import jsonschema" >/dev/null 2>&1 || python_missing+=(jsonschema)
@@ -53,6 +56,10 @@ if ! python3 -c "import moto, moto.server, flask, flask_cors" >/dev/null 2>&1 ||
     python_missing+=("moto[server]")
 fi
 python3 -c "import boto3" >/dev/null 2>&1 || python_missing+=(boto3)
+# selenium drives Chromium in the console's browser test; its screenshots go to .build/screenshots.
+python3 -c "import selenium" >/dev/null 2>&1 || python_missing+=(selenium)
+# schemathesis fuzzes the API from its served OpenAPI document (OpenAPIConformanceTests).
+command -v schemathesis >/dev/null 2>&1 || python_missing+=(schemathesis)
 if [ ${#python_missing[@]} -gt 0 ]; then
     echo "installing Python test peers: ${python_missing[*]}"
     python3 -m pip install --quiet "${python_missing[@]}"

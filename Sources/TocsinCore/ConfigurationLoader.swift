@@ -125,6 +125,10 @@ public struct ConfigurationLoader: Sendable {
                 }
             case "instance_id":
                 if let text = nonEmptyString(item, at: path, problems: &problems) { settings.instanceID = text }
+            case "auth":
+                AuthSettingsParser.parse(item, at: path, into: &settings.auth, problems: &problems)
+            case "secrets_key_file":
+                if let text = nonEmptyString(item, at: path, problems: &problems) { settings.auth.secretsKeyFile = text }
             case "log_level":
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                 if let text = string(item, at: path, problems: &problems) {
@@ -317,100 +321,161 @@ public struct ConfigurationLoader: Sendable {
         for (index, item) in items.enumerated() {
             let path = "integrations[\(index)]"
             guard let object = ConfigValue.mapping(item, at: path, problems: &problems) else { continue }
-            var settings: [String: JSONValue] = [:]
-            var delivery = DeliveryPolicy()
-            var name: String?
-            var type: String?
-            var sources: Set<SourceKind>?
-            var matchers: [LabelMatcher] = []
-            for (key, field) in object.sorted(by: { $0.key < $1.key }) {
-                let fieldPath = "\(path).\(key)"
-                switch key {
-                case "name":
-                    name = string(field, at: fieldPath, problems: &problems)
-                case "type":
-                    type = string(field, at: fieldPath, problems: &problems)
-                case "concurrency":
-                    if let number = integer(field, at: fieldPath, min: 1, problems: &problems) { delivery.concurrency = number }
-                case "timeout":
-                    if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
-                case "rate_limit":
-                    guard let text = string(field, at: fieldPath, problems: &problems) else { continue }
-                    if text == "none" {
-                        delivery.rateLimit = .unlimited
-                    } else if let limit = RateLimit.parse(text) {
-                        delivery.rateLimit = .limit(limit)
-                    } else {
-                        problems.append(
-                            ConfigProblem(path: fieldPath, message: "expected COUNT/PERIOD such as 120/min, 1/s or 60/30s, or none; got '\(text)'")
-                        )
-                    }
-                case "retry":
-                    parseRetry(field, at: fieldPath, into: &delivery, problems: &problems)
-                case "sources":
-                    sources = parseSources(field, at: fieldPath, problems: &problems)
-                case "matchers":
-                    matchers = parseMatchers(field, at: fieldPath, problems: &problems)
-                default:
-                    if key.hasSuffix("_file") {
-                        let base = String(key.dropLast(5))
-                        if object[base] != nil {
-                            problems.append(ConfigProblem(path: fieldPath, message: "give either \(base) or \(key), not both"))
-                            continue
-                        }
-                        guard let file = string(field, at: fieldPath, problems: &problems) else { continue }
-                        do {
-                            var contents = try readFile(file)
-                            while let last = contents.last, last.isNewline { contents.removeLast() }
-                            settings[base] = .string(contents)
-                        } catch {
-                            problems.append(ConfigProblem(path: fieldPath, message: "cannot read '\(file)'"))
-                        }
-                    } else {
-                        settings[key] = substitute(field, at: fieldPath, problems: &problems)
-                    }
-                }
+            if case .string(let name)? = object["name"], !name.isEmpty, !name.contains(where: { $0.isWhitespace }), !seen.insert(name).inserted {
+                problems.append(ConfigProblem(path: "\(path).name", message: "duplicate integration name '\(name)'"))
             }
-            if let name {
-                if name.isEmpty || name.contains(where: { $0.isWhitespace }) {
-                    problems.append(ConfigProblem(path: "\(path).name", message: "must be non-empty without spaces"))
-                } else if !seen.insert(name).inserted {
-                    problems.append(ConfigProblem(path: "\(path).name", message: "duplicate integration name '\(name)'"))
-                }
-            } else {
-                problems.append(ConfigProblem(path: "\(path).name", message: "is required"))
-            }
-            if let type {
-                if !knownIntegrationTypes.contains(type) {
-                    problems.append(
-                        ConfigProblem(
-                            path: "\(path).type",
-                            message: "unknown integration type '\(type)' (known: \(knownIntegrationTypes.sorted().joined(separator: ", ")))"
-                        )
-                    )
-                }
-            } else {
-                problems.append(ConfigProblem(path: "\(path).type", message: "is required"))
-            }
-            if let name, let type {
-                let support = sourceSupport[type] ?? .alertsAndNotifications
-                if let sources {
-                    for source in sources.subtracting(support.supported).sorted(by: { $0.rawValue < $1.rawValue }) {
-                        problems.append(
-                            ConfigProblem(
-                                path: "\(path).sources",
-                                message: "type '\(type)' cannot carry \(source.rawValue) (it carries \(Self.sourceList(support.supported)))"
-                            )
-                        )
-                    }
-                }
-                let subscription = Subscription(sources: sources ?? support.defaults, matchers: matchers)
-                result.append(
-                    IntegrationConfig(name: name, type: type, delivery: delivery, settings: settings, path: path, subscription: subscription)
+            if let integration = parseIntegrationItem(object, at: path, problems: &problems) { result.append(integration) }
+        }
+        return result
+    }
+
+    /// One integration given on its own (made through the API), checked by the rules of a `tocsin.yml` item and by
+    /// its sink type's checks. `lease` is the store's claim length, which the integration's timeout must stay under.
+    /// Values are taken as given: `${NAME}` and `*_file` keys, which read the server's environment and files, are
+    /// for the configuration file only. Problem paths start at the item (`url`, `retry.max_age`).
+    public func parseIntegration(_ value: JSONValue, lease: Duration) -> Result<IntegrationConfig, ConfigurationError> {
+        var problems: [ConfigProblem] = []
+        guard case .object(let object) = value else {
+            return .failure(ConfigurationError(problems: [ConfigProblem(path: "(body)", message: "expected a JSON object, got \(value.typeName)")]))
+        }
+        for (key, field) in object.sorted(by: { $0.key < $1.key }) {
+            if key.hasSuffix("_file") {
+                problems.append(
+                    ConfigProblem(path: key, message: "reading files of the server is for tocsin.yml only; give \(key.dropLast(5)) itself")
+                )
+            } else if Self.containsSubstitution(field) {
+                problems.append(
+                    ConfigProblem(path: key, message: "${NAME} substitution is for tocsin.yml only; give the value itself")
                 )
             }
         }
-        return result
+        if !problems.isEmpty { return .failure(ConfigurationError(problems: problems)) }
+        var loader = self
+        loader.environment = [:]
+        guard var integration = loader.parseIntegrationItem(object, at: "", problems: &problems) else {
+            return .failure(ConfigurationError(problems: Self.relative(problems)))
+        }
+        if problems.isEmpty, knownIntegrationTypes.contains(integration.type) {
+            problems += validateIntegrations([integration])
+        }
+        if integration.delivery.timeout >= lease {
+            problems.append(
+                ConfigProblem(
+                    path: ".timeout",
+                    message:
+                        "must be shorter than storage.lease (\(DurationParser.format(lease))), or sends would be claimed again while still running"
+                )
+            )
+        }
+        if !problems.isEmpty { return .failure(ConfigurationError(problems: Self.relative(problems))) }
+        integration.path = "integration '\(integration.name)'"
+        return .success(integration)
+    }
+
+    private static func containsSubstitution(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.contains("${")
+        case .array(let items): items.contains(where: containsSubstitution)
+        case .object(let object): object.values.contains(where: containsSubstitution)
+        default: false
+        }
+    }
+
+    /// Problems of an item parsed at the empty path start with a dot; the item is the root of an API body.
+    private static func relative(_ problems: [ConfigProblem]) -> [ConfigProblem] {
+        problems.map { ConfigProblem(path: $0.path.hasPrefix(".") ? String($0.path.dropFirst()) : $0.path, message: $0.message) }
+    }
+
+    private func parseIntegrationItem(_ object: [String: JSONValue], at path: String, problems: inout [ConfigProblem]) -> IntegrationConfig? {
+        var settings: [String: JSONValue] = [:]
+        var delivery = DeliveryPolicy()
+        var name: String?
+        var type: String?
+        var sources: Set<SourceKind>?
+        var matchers: [LabelMatcher] = []
+        for (key, field) in object.sorted(by: { $0.key < $1.key }) {
+            let fieldPath = "\(path).\(key)"
+            switch key {
+            case "name":
+                name = string(field, at: fieldPath, problems: &problems)
+            case "type":
+                type = string(field, at: fieldPath, problems: &problems)
+            case "concurrency":
+                if let number = integer(field, at: fieldPath, min: 1, problems: &problems) { delivery.concurrency = number }
+            case "timeout":
+                if let duration = ConfigValue.duration(field, at: fieldPath, problems: &problems) { delivery.timeout = duration }
+            case "rate_limit":
+                guard let text = string(field, at: fieldPath, problems: &problems) else { continue }
+                if text == "none" {
+                    delivery.rateLimit = .unlimited
+                } else if let limit = RateLimit.parse(text) {
+                    delivery.rateLimit = .limit(limit)
+                } else {
+                    problems.append(
+                        ConfigProblem(path: fieldPath, message: "expected COUNT/PERIOD such as 120/min, 1/s or 60/30s, or none; got '\(text)'")
+                    )
+                }
+            case "retry":
+                parseRetry(field, at: fieldPath, into: &delivery, problems: &problems)
+            case "sources":
+                sources = parseSources(field, at: fieldPath, problems: &problems)
+            case "matchers":
+                matchers = parseMatchers(field, at: fieldPath, problems: &problems)
+            default:
+                if key.hasSuffix("_file") {
+                    let base = String(key.dropLast(5))
+                    if object[base] != nil {
+                        problems.append(ConfigProblem(path: fieldPath, message: "give either \(base) or \(key), not both"))
+                        continue
+                    }
+                    guard let file = string(field, at: fieldPath, problems: &problems) else { continue }
+                    do {
+                        var contents = try readFile(file)
+                        while let last = contents.last, last.isNewline { contents.removeLast() }
+                        settings[base] = .string(contents)
+                    } catch {
+                        problems.append(ConfigProblem(path: fieldPath, message: "cannot read '\(file)'"))
+                    }
+                } else {
+                    settings[key] = substitute(field, at: fieldPath, problems: &problems)
+                }
+            }
+        }
+        if let name {
+            if name.isEmpty || name.contains(where: { $0.isWhitespace }) {
+                problems.append(ConfigProblem(path: "\(path).name", message: "must be non-empty without spaces"))
+            }
+        } else {
+            problems.append(ConfigProblem(path: "\(path).name", message: "is required"))
+        }
+        if let type {
+            if !knownIntegrationTypes.contains(type) {
+                problems.append(
+                    ConfigProblem(
+                        path: "\(path).type",
+                        message: "unknown integration type '\(type)' (known: \(knownIntegrationTypes.sorted().joined(separator: ", ")))"
+                    )
+                )
+            }
+        } else {
+            problems.append(ConfigProblem(path: "\(path).type", message: "is required"))
+        }
+        if let name, let type {
+            let support = sourceSupport[type] ?? .alertsAndNotifications
+            if let sources {
+                for source in sources.subtracting(support.supported).sorted(by: { $0.rawValue < $1.rawValue }) {
+                    problems.append(
+                        ConfigProblem(
+                            path: "\(path).sources",
+                            message: "type '\(type)' cannot carry \(source.rawValue) (it carries \(Self.sourceList(support.supported)))"
+                        )
+                    )
+                }
+            }
+            let subscription = Subscription(sources: sources ?? support.defaults, matchers: matchers)
+            return IntegrationConfig(name: name, type: type, delivery: delivery, settings: settings, path: path, subscription: subscription)
+        }
+        return nil
     }
 
     private func parseSources(_ value: JSONValue, at path: String, problems: inout [ConfigProblem]) -> Set<SourceKind>? {

@@ -38,6 +38,11 @@ struct API: Sendable {
         registerAccess(on: endpoints)
         registerManagedConfiguration(on: endpoints)
         registerConsole(on: endpoints)
+        endpoints.get("/api/v1/openapi.yaml", .public) { _, _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/yaml; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
         endpoints.get("/metrics", .viewer) { _, _, _ in try await metrics() }
         endpoints.get("/healthz", .public) { _, _, _ in try JSONResponse.make(["status": "ok"]) }
         endpoints.get("/readyz", .public) { _, _, _ in try await ready() }
@@ -274,33 +279,19 @@ struct API: Sendable {
         }
     }
 
-    struct IntegrationSummary: Encodable {
-        var name: String
-        var type: String
-        var concurrency: Int
-        /// `120/1m`, or nil when unlimited.
-        var rateLimit: String?
-        var timeoutSeconds: Double
-    }
-
-    /// Names and types only: settings hold secrets and stay in the configuration.
+    /// Every integration, the file's and the managed ones, with its source and its settings, secrets masked.
     func listIntegrations() throws -> Response {
-        let items = runtime.configuration.integrations.map { integration in
-            IntegrationSummary(
-                name: integration.name,
-                type: integration.type,
-                concurrency: integration.delivery.concurrency,
-                rateLimit: SinkRegistry.rateLimit(for: integration)?.description,
-                timeoutSeconds: integration.delivery.timeout.seconds
-            )
-        }
-        return try JSONResponse.make(["integrations": items])
+        try JSONResponse.make(["integrations": currentIntegrationViews()])
     }
 
     /// Sends a marked test message and reports the service's answer: 200 when it was delivered, 502 when the
     /// service refused it or could not be reached (the body says why either way).
     func testIntegration(_ name: String) async throws -> Response {
-        guard let integration = runtime.configuration.integrations.first(where: { $0.name == name }), let sink = runtime.sinks[name] else {
+        let live = runtime.live.snapshot
+        guard let integration = live.integration(named: name), let sink = live.sinks[name] else {
+            if let problem = live.unavailable[name] {
+                throw APIError(status: .conflict, reason: "unavailable", field: "name", message: problem)
+            }
             throw APIError(status: .notFound, reason: "not_found", field: "name", message: "no integration named '\(name)'")
         }
         let result = await IntegrationTester.send(through: sink, integration: integration, now: runtime.clock())
@@ -333,7 +324,7 @@ struct API: Sendable {
         guard let event = events.first else {
             throw APIError(status: .badRequest, reason: IngestError.Reason.missingField.rawValue, message: "give one event")
         }
-        let decision = runtime.configuration.routing.route(event)
+        let decision = runtime.live.snapshot.routing.route(event)
         let note =
             event.status == .resolved
             ? "a recovery goes to the integrations that were told the alert opened; this is where it would open now" : nil

@@ -33,9 +33,38 @@ public final class Dispatcher: Service {
         var bucket: NIOLockedValueBox<TokenBucket>?
         /// Its label matchers: a record batch is stored whole and each integration is handed the records they accept.
         var matchers: [LabelMatcher] = []
+        /// Set when the integration is deleted or replaced: its loop stops claiming, lets its sends finish, and
+        /// shuts its sink down.
+        var retired = NIOLockedValueBox(false)
+
+        var isRetired: Bool { retired.withLockedValue { $0 } }
     }
 
-    private let integrations: [String: Integration]
+    /// What an integration's loop is built from: its sink and how its deliveries are sent.
+    public struct Destination: Sendable {
+        public var sink: any Sink
+        public var policy: DeliveryPolicy
+        public var rateLimit: RateLimit?
+        public var matchers: [LabelMatcher]
+
+        public init(sink: any Sink, policy: DeliveryPolicy, rateLimit: RateLimit? = nil, matchers: [LabelMatcher] = []) {
+            self.sink = sink
+            self.policy = policy
+            self.rateLimit = rateLimit
+            self.matchers = matchers
+        }
+    }
+
+    /// The integrations with a loop, and those whose loop `run` has yet to start (all of them before it runs).
+    struct Lanes {
+        var integrations: [String: Integration] = [:]
+        var unstarted: [Integration] = []
+        var running = false
+    }
+
+    private let lanes: NIOLockedValueBox<Lanes>
+    /// Rung when integrations are added, so that `run` starts their loops.
+    private let changeBell = Doorbell()
     private let store: any Store
     private let metrics: TocsinMetrics
     private let logger: Logger
@@ -66,17 +95,21 @@ public final class Dispatcher: Service {
         clock: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
-        var integrations: [String: Integration] = [:]
+        var lanes = Lanes()
         for (name, sink) in sinks {
-            integrations[name] = Integration(
-                name: name,
-                sink: sink,
-                policy: policies[name] ?? DeliveryPolicy(),
-                bucket: rateLimits[name].map { NIOLockedValueBox(TokenBucket(limit: $0, now: Date())) },
-                matchers: subscriptions[name]?.matchers ?? []
+            let integration = Self.integration(
+                name,
+                Destination(
+                    sink: sink,
+                    policy: policies[name] ?? DeliveryPolicy(),
+                    rateLimit: rateLimits[name],
+                    matchers: subscriptions[name]?.matchers ?? []
+                )
             )
+            lanes.integrations[name] = integration
+            lanes.unstarted.append(integration)
         }
-        self.integrations = integrations
+        self.lanes = NIOLockedValueBox(lanes)
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -88,23 +121,77 @@ public final class Dispatcher: Service {
         self.random = random
     }
 
+    private static func integration(_ name: String, _ destination: Destination) -> Integration {
+        Integration(
+            name: name,
+            sink: destination.sink,
+            policy: destination.policy,
+            bucket: destination.rateLimit.map { NIOLockedValueBox(TokenBucket(limit: $0, now: Date())) },
+            matchers: destination.matchers
+        )
+    }
+
+    /// The integrations with a delivery loop.
+    public var integrationNames: Set<String> {
+        lanes.withLockedValue { Set($0.integrations.keys) }
+    }
+
+    /// Starts sending for `added` (replacing the loop of an integration of the same name) and stops for `removed`.
+    /// A stopped loop lets its sends in flight finish; its pending deliveries stay in the outbox untouched, and are
+    /// sent should an integration of that name come back.
+    public func update(added: [String: Destination], removed: Set<String>) {
+        var retired: [Integration] = []
+        lanes.withLockedValue { lanes in
+            for name in removed.union(added.keys) {
+                guard let old = lanes.integrations.removeValue(forKey: name) else { continue }
+                old.retired.withLockedValue { $0 = true }
+                if let index = lanes.unstarted.firstIndex(where: { $0.doorbell === old.doorbell }) {
+                    // Never started: nothing of it runs, so its sink is released here.
+                    lanes.unstarted.remove(at: index)
+                    retired.append(old)
+                }
+                old.doorbell.ring()
+            }
+            for (name, destination) in added {
+                let integration = Self.integration(name, destination)
+                lanes.integrations[name] = integration
+                lanes.unstarted.append(integration)
+            }
+        }
+        changeBell.ring()
+        for integration in retired {
+            Task { await integration.sink.shutdown() }
+        }
+    }
+
     /// Tells the loops of these integrations that new deliveries may be due.
     public func wake<S: Sequence>(_ names: S) where S.Element == String {
-        for name in Set(names) { integrations[name]?.doorbell.ring() }
+        let doorbells = lanes.withLockedValue { lanes in Set(names).compactMap { lanes.integrations[$0]?.doorbell } }
+        for doorbell in doorbells { doorbell.ring() }
+    }
+
+    private func takeUnstarted() -> [Integration] {
+        lanes.withLockedValue { lanes in
+            defer { lanes.unstarted = [] }
+            return lanes.unstarted
+        }
     }
 
     public func run() async throws {
-        guard !integrations.isEmpty else {
-            // Nothing to deliver to; a service that returns would stop the whole server.
-            try? await gracefulShutdown()
-            return
-        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
-                    await withTaskGroup(of: Void.self) { loops in
-                        for integration in self.integrations.values {
-                            loops.addTask { await self.loop(integration) }
+                    // Integrations come and go while the server runs (made and deleted through the API): each gets a
+                    // loop when it appears, and its loop ends when it is retired.
+                    await withDiscardingTaskGroup { loops in
+                        while !self.isStopping && !Task.isCancelled {
+                            for integration in self.takeUnstarted() {
+                                loops.addTask {
+                                    await self.loop(integration)
+                                    if integration.isRetired { await integration.sink.shutdown() }
+                                }
+                            }
+                            await self.changeBell.wait(timeout: .seconds(3600))
                         }
                     }
                     return true
@@ -123,9 +210,10 @@ public final class Dispatcher: Service {
         } onGracefulShutdown: {
             self.stopping.withLockedValue { $0 = true }
             self.stopBell.ring()
-            for integration in self.integrations.values { integration.doorbell.ring() }
+            self.changeBell.ring()
+            for integration in self.lanes.withLockedValue({ Array($0.integrations.values) }) { integration.doorbell.ring() }
         }
-        for integration in integrations.values { await integration.sink.shutdown() }
+        for integration in lanes.withLockedValue({ Array($0.integrations.values) }) { await integration.sink.shutdown() }
     }
 
     private var isStopping: Bool { stopping.withLockedValue { $0 } }
@@ -134,7 +222,7 @@ public final class Dispatcher: Service {
         // A discarding group: a plain task group keeps every finished child until it is awaited, which under a
         // steady stream of sends grew the process by gigabytes.
         await withDiscardingTaskGroup { sends in
-            while !isStopping && !Task.isCancelled {
+            while !isStopping && !integration.isRetired && !Task.isCancelled {
                 let claims = integration.claims.withLockedValue { $0 }
                 if let batching = integration.sink as? any BatchingSink {
                     // `concurrency` batches on the wire at most; each carries up to `batchLimit` deliveries.

@@ -7,7 +7,9 @@ import TocsinStore
 /// delivery loops of the integrations that gained deliveries.
 public final class Ingestor: Sendable {
     let store: any Store
-    let routing: RoutingMatrix
+    /// The matrix in force, read once per request: managed routing cells change it while the server runs.
+    let routingSource: @Sendable () -> RoutingMatrix
+    var routing: RoutingMatrix { routingSource() }
     let noise: NoiseSettings
     let metrics: TocsinMetrics
     let dispatcher: Dispatcher
@@ -16,7 +18,7 @@ public final class Ingestor: Sendable {
     let detectors: DetectorService?
     let logger: Logger
 
-    public init(
+    public convenience init(
         store: any Store,
         routing: RoutingMatrix,
         noise: NoiseSettings = .standard,
@@ -26,9 +28,31 @@ public final class Ingestor: Sendable {
         logger: Logger = Logger(label: "tocsin.ingest"),
         clock: @escaping @Sendable () -> Date
     ) {
+        self.init(
+            store: store,
+            routing: { routing },
+            noise: noise,
+            metrics: metrics,
+            dispatcher: dispatcher,
+            detectors: detectors,
+            logger: logger,
+            clock: clock
+        )
+    }
+
+    public init(
+        store: any Store,
+        routing: @escaping @Sendable () -> RoutingMatrix,
+        noise: NoiseSettings = .standard,
+        metrics: TocsinMetrics,
+        dispatcher: Dispatcher,
+        detectors: DetectorService? = nil,
+        logger: Logger = Logger(label: "tocsin.ingest"),
+        clock: @escaping @Sendable () -> Date
+    ) {
         self.logger = logger
         self.store = store
-        self.routing = routing
+        self.routingSource = routing
         self.noise = noise
         self.metrics = metrics
         self.dispatcher = dispatcher

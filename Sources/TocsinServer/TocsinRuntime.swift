@@ -24,8 +24,10 @@ public final class TocsinRuntime: Sendable {
     let detectorTicker: DetectorTicker?
     public let logger: Logger
     public let clock: @Sendable () -> Date
-    /// Every integration's sink, by name: the dispatcher's, and what a test send goes through.
-    public let sinks: [String: any Sink]
+    /// Every integration's sink in force, by name: the dispatcher's, and what a test send goes through.
+    public var sinks: [String: any Sink] { live.snapshot.sinks }
+    /// The integrations and routing in force: the file's and those managed through the API.
+    public let live: LiveConfiguration
     /// Authentication and authorization of every request.
     public let access: AccessControl
     let httpClient: HTTPClient
@@ -68,22 +70,31 @@ public final class TocsinRuntime: Sendable {
             try await httpClient.shutdown()
             throw error
         }
-        return TocsinRuntime(
+        let runtime = TocsinRuntime(
             configuration: configuration,
             store: store,
             sinks: sinks,
+            sinkEnvironment: environment,
             httpClient: httpClient,
             metrics: metrics,
             logger: logger,
             clock: clock,
             idlePoll: idlePoll
         )
+        do {
+            try await runtime.live.reload()
+        } catch {
+            // The file's integrations work without the store's; the version check retries.
+            logger.error("cannot read the managed integrations and routing", metadata: ["error": "\(error)"])
+        }
+        return runtime
     }
 
     init(
         configuration: TocsinConfiguration,
         store: any Store,
         sinks: [String: any Sink],
+        sinkEnvironment: SinkEnvironment,
         httpClient: HTTPClient,
         metrics: TocsinMetrics,
         logger: Logger,
@@ -95,9 +106,8 @@ public final class TocsinRuntime: Sendable {
         self.httpClient = httpClient
         self.logger = logger
         self.clock = clock
-        self.sinks = sinks
         self.metrics = metrics
-        self.access = AccessControl(settings: configuration.server, store: store, clock: clock)
+        self.access = AccessControl(settings: configuration.server, store: store, logger: logger, clock: clock)
         let policies = Dictionary(uniqueKeysWithValues: configuration.integrations.map { ($0.name, $0.delivery) })
         var rateLimits: [String: RateLimit] = [:]
         for integration in configuration.integrations {
@@ -118,11 +128,25 @@ public final class TocsinRuntime: Sendable {
             clock: clock
         )
         self.dispatcher = dispatcher
+        let live = LiveConfiguration(
+            file: configuration,
+            fileSinks: sinks,
+            store: store,
+            dispatcher: dispatcher,
+            environment: sinkEnvironment,
+            keySource: SecretKeySource(
+                auth: configuration.server.auth,
+                environment: ProcessInfo.processInfo.environment,
+                sqlitePath: configuration.storage.postgres == nil ? configuration.storage.sqlitePath : nil
+            ),
+            logger: logger
+        )
+        self.live = live
         let detectors = configuration.detectors.map { DetectorService(settings: $0, logger: logger) }
         self.detectors = detectors
         let ingestor = Ingestor(
             store: store,
-            routing: configuration.routing,
+            routing: { live.snapshot.routing },
             noise: configuration.noise,
             metrics: metrics,
             dispatcher: dispatcher,
@@ -166,7 +190,7 @@ public final class TocsinRuntime: Sendable {
                 address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port),
                 serverName: "Tocsin"
             ),
-            services: [dispatcher, expiry, groups] + (detectorTicker.map { [$0] } ?? []),
+            services: [dispatcher, expiry, groups, live] + (detectorTicker.map { [$0] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -104,7 +104,8 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (2, AdminSchema.statements(integer: "BIGINT", sequence: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
     ]
 
     /// `name` as a quoted identifier.

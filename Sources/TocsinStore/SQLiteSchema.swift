@@ -116,6 +116,7 @@ enum SQLiteSchema {
                 "CREATE TABLE detector_state (id TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL)"
             ]
         ),
+        (5, AdminSchema.statements(integer: "INTEGER", sequence: "INTEGER PRIMARY KEY AUTOINCREMENT")),
     ]
 
     static func migrate(_ database: any SQLDatabase) async throws {
@@ -145,5 +146,77 @@ func applyMigrations(
             try? await database.raw("ROLLBACK").run()
             throw error
         }
+    }
+}
+
+/// The tables of access control and of the configuration managed in the console (SQLite migration 5, PostgreSQL
+/// migration 2), with each database's 64-bit integer type (`integer`) and auto-numbered key (`sequence`). Times are
+/// milliseconds since 1970, as in the other tables.
+enum AdminSchema {
+    static func statements(integer: String, sequence: String) -> [String] {
+        [
+            """
+            CREATE TABLE users (
+                name TEXT PRIMARY KEY,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at \(integer) NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                created_at \(integer) NOT NULL,
+                created_by TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE sessions (
+                id_hash TEXT PRIMARY KEY,
+                subject TEXT NOT NULL,
+                role TEXT NOT NULL,
+                csrf_token TEXT NOT NULL,
+                created_at \(integer) NOT NULL,
+                expires_at \(integer) NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_subject ON sessions (subject)",
+            "CREATE INDEX sessions_expiry ON sessions (expires_at)",
+            """
+            CREATE TABLE audit_log (
+                seq \(sequence),
+                changed_at \(integer) NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE managed_integrations (
+                name TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                body TEXT NOT NULL,
+                updated_at \(integer) NOT NULL,
+                updated_by TEXT NOT NULL
+            )
+            """,
+            // `integrations` is a JSON array of names.
+            """
+            CREATE TABLE managed_routing (
+                scope TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                integrations TEXT NOT NULL,
+                overrides_global \(integer) NOT NULL,
+                PRIMARY KEY (scope, severity)
+            )
+            """,
+            // One row, bumped with every change of managed integrations or routing: instances poll it to reload.
+            "CREATE TABLE config_version (id \(integer) PRIMARY KEY, version \(integer) NOT NULL)",
+            "INSERT INTO config_version (id, version) VALUES (1, 0)",
+        ]
     }
 }

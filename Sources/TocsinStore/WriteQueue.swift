@@ -22,6 +22,8 @@ enum WriteRequest: Sendable {
     case acknowledge(AcknowledgeRequest, CheckedContinuation<AcknowledgeResult?, any Error>)
     case saveSilence(Silence, now: Date, CheckedContinuation<Void, any Error>)
     case detectors(DetectorRun, planner: EventPlanner, noise: NoiseSettings, CheckedContinuation<[IngestedEvent], any Error>)
+    /// A change of users, tokens, sessions or managed configuration (`SQLStore+Admin`).
+    case admin(AdminWrite, CheckedContinuation<Void, any Error>)
 
     func fail(_ error: any Error) {
         switch self {
@@ -32,12 +34,18 @@ enum WriteRequest: Sendable {
         case .flushGroups(_, _, _, let continuation): continuation.resume(throwing: error)
         case .acknowledge(_, let continuation): continuation.resume(throwing: error)
         case .saveSilence(_, _, let continuation): continuation.resume(throwing: error)
+        case .admin(_, let continuation): continuation.resume(throwing: error)
         case .detectors(let run, _, _, let continuation):
             run.failed()
             continuation.resume(throwing: error)
         }
     }
 }
+
+/// An admin write's statements, run inside the group's transaction. A refusal (a duplicate, a missing row) is
+/// returned, not thrown, and decided before anything is written: it fails its caller alone, where a thrown error
+/// would roll back every request of the group.
+typealias AdminWrite = @Sendable (any SQLDatabase) async throws -> AdminStoreError?
 
 struct AcknowledgeRequest: Sendable {
     var target: AcknowledgeTarget
@@ -216,6 +224,12 @@ struct WriteTransaction {
                 // A silence that changed (or ended early) may unmute alerts: their groups are looked at again now.
                 try await recheckSuppressedGroups(now: now)
                 answers.append { continuation.resume() }
+            case .admin(let write, let continuation):
+                if let refusal = try await write(database) {
+                    answers.append { continuation.resume(throwing: refusal) }
+                } else {
+                    answers.append { continuation.resume() }
+                }
             }
         }
         if !ingestRequests.isEmpty {

@@ -12,7 +12,9 @@ struct Tocsin: AsyncParsableCommand {
         commandName: "tocsin",
         abstract: "A self-hosted notification hub: alerts in, notifications out, none lost.",
         version: TocsinVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Route.self, TestIntegration.self, SilenceCommand.self]
+        subcommands: [
+            Serve.self, CheckConfig.self, Migrate.self, Route.self, TestIntegration.self, SilenceCommand.self, UserCommand.self, TokenCommand.self,
+        ]
     )
 }
 

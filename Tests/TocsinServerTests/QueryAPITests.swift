@@ -102,7 +102,7 @@ struct QueryAPITests {
             let ready = try await client.get("/readyz")
             #expect(ready.status == .ok)
             #expect(try ready.json()["store"] as? String == "ok")
-            #expect(try ready.json()["schemaVersion"] as? Int == 4)
+            #expect(try ready.json()["schemaVersion"] as? Int == 5)
             #expect(try await client.get("/-/ready").status == .ok)
             #expect(try await client.get("/-/healthy").status == .ok)
             #expect(try await client.post("/api/v1/events", #"{"severity":"warning","summary":"x","labels":{"a":"b"}}"#).status == .accepted)

@@ -254,8 +254,8 @@ extension DeliveryRecord {
 /// The newest migration of each kind of store: what `schemaVersion()` answers once migrated.
 func expectedSchemaVersion(_ kind: StoreKind) -> Int {
     switch kind {
-    case .sqlite: 4
-    case .postgres: 1
+    case .sqlite: 5
+    case .postgres: 2
     }
 }
 

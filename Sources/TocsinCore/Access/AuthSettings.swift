@@ -12,7 +12,7 @@ public struct AuthSettings: Sendable, Hashable {
     public var mode: Mode = .auto
     /// How long a console sign-in lasts.
     public var sessionLifetime: Duration = .seconds(12 * 3600)
-    /// `server.secrets_key_file`'s key, read by the loader: encrypts integration secrets stored in the database.
+    /// `server.secrets_key_file`: the path of the key that encrypts integration secrets stored in the database.
     public var secretsKeyFile: String?
 
     public init() {}
@@ -24,5 +24,11 @@ public struct AuthSettings: Sendable, Hashable {
         case .off: false
         case .auto: !listensOnLoopbackOnly
         }
+    }
+
+    /// What to warn about at start-up: authentication turned off on a server that other machines can reach.
+    public func startupWarning(host: String, listensOnLoopbackOnly: Bool) -> String? {
+        guard mode == .off, !listensOnLoopbackOnly else { return nil }
+        return "server.auth.mode is off and the server listens on \(host): anyone who can reach it can read and change everything"
     }
 }

@@ -1,0 +1,264 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TocsinCore
+import TocsinServer
+import TocsinStore
+import TocsinTestSupport
+
+@Suite("Managed configuration: integrations and routing cells through the API")
+struct ManagedConfigurationTests {
+    static let token = "tok-MANAGED-SECRET-0001"
+
+    static func hook(_ url: String, extra: String = "") -> String {
+        #"{"name":"ops-hook","type":"webhook","url":"\#(url)","bearer_token":"\#(token)","timeout":"5s"\#(extra)}"#
+    }
+
+    static let backupWarning = #"{"category":"backups","severity":"warning","summary":"backup slow","labels":{"node":"n1"}}"#
+
+    @Test("an integration made through the API, routed in a category, receives the category's events; secrets never come back")
+    func createRouteAndDeliver() async throws {
+        try await ScriptedPeer.run(.status(200)) { peer in
+            let (runtime, _) = try await makeRuntime(yaml: logFileYAML)
+            defer { Task { await runtime.shutdown() } }
+            try await runtime.application().test(.router) { client in
+                let created = try await client.post("/api/v1/integrations", Self.hook(peer.url()))
+                #expect(created.status == .created, "\(created.text)")
+                #expect(!created.text.contains(Self.token))
+                let integration = try #require(try created.json()["integration"] as? [String: Any])
+                #expect(integration["source"] as? String == "managed")
+                #expect(integration["editable"] as? Bool == true)
+                #expect((integration["settings"] as? [String: Any])?["bearer_token"] as? String == "********")
+                #expect((integration["settings"] as? [String: Any])?["url"] as? String == "********")
+
+                let cell = try await client.execute(
+                    uri: "/api/v1/routing/backups/warning",
+                    method: .put,
+                    headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"integrations":["ops-hook"],"override":true}"#)
+                )
+                #expect(cell.status == .ok, "\(cell.text)")
+
+                let preview = try await client.post("/api/v1/route-preview", Self.backupWarning)
+                #expect(try preview.json()["integrations"] as? [String] == ["ops-hook"])
+                let posted = try await client.post("/api/v1/events", Self.backupWarning)
+                #expect(posted.status == .accepted)
+                let accepted = try #require((try posted.json()["accepted"] as? [[String: Any]])?.first)
+                #expect(accepted["integrations"] as? [String] == ["ops-hook"])
+                #expect(await peer.waitUntil { !$0.isEmpty })
+                #expect(peer.requests.first?.header("Authorization") == "Bearer \(Self.token)")
+
+                let list = try await client.get("/api/v1/integrations")
+                #expect(!list.text.contains(Self.token))
+                let items = try #require(try list.json()["integrations"] as? [[String: Any]])
+                #expect(items.map { $0["name"] as? String } == ["alert-log", "backup-log", "ops-hook"])
+                #expect(items.map { $0["source"] as? String } == ["file", "file", "managed"])
+                let one = try await client.get("/api/v1/integrations/ops-hook")
+                #expect(one.status == .ok)
+                #expect(!one.text.contains(Self.token))
+
+                let routing = try #require(try (await client.get("/api/v1/routing")).json()["routing"] as? [String: Any])
+                let rows = try #require(routing["rows"] as? [[String: Any]])
+                let backups = try #require(rows.first { $0["scope"] as? String == "backups" }?["cells"] as? [[String: Any]])
+                let warning = try #require(backups.first { $0["severity"] as? String == "warning" })
+                #expect(warning["source"] as? String == "managed")
+                #expect(warning["integrations"] as? [String] == ["ops-hook"])
+                let info = try #require(backups.first { $0["severity"] as? String == "info" })
+                #expect(info["source"] as? String == "file")
+                #expect(info["editable"] as? Bool == false)
+            }
+            let audit = try await runtime.store.auditLog(before: nil, limit: 10)
+            #expect(audit.map(\.action) == ["routing.update", "integration.create"])
+            #expect(audit.map(\.target) == ["backups/warning", "ops-hook"])
+            #expect(audit.allSatisfy { $0.actor == "anonymous" && !$0.detail.contains(Self.token) })
+        }
+    }
+
+    @Test("secrets are stored encrypted; an update that leaves them out or masked keeps them working")
+    func secretsAtRest() async throws {
+        try await ScriptedPeer.run(.status(200)) { peer in
+            let (runtime, directory) = try await makeRuntime(yaml: logFileYAML)
+            defer { Task { await runtime.shutdown() } }
+            try await runtime.application().test(.router) { client in
+                #expect(try await client.post("/api/v1/integrations", Self.hook(peer.url())).status == .created)
+                let row = try #require(try await runtime.store.managedIntegrations().first)
+                #expect(!row.body.contains(Self.token))
+                #expect(!row.body.contains(peer.url()))
+                #expect(row.body.contains("enc:v1:"))
+                #expect(row.updatedBy == "anonymous")
+                let database = try Data(contentsOf: URL(fileURLWithPath: directory + "/tocsin.db"))
+                #expect(database.range(of: Data(Self.token.utf8)) == nil)
+                let keyAttributes = try FileManager.default.attributesOfItem(atPath: directory + "/secrets.key")
+                #expect(keyAttributes[.posixPermissions] as? Int == 0o600)
+
+                // Without the secrets, and with the URL masked: both kept.
+                let update = try await client.execute(
+                    uri: "/api/v1/integrations/ops-hook",
+                    method: .put,
+                    headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"type":"webhook","url":"********","timeout":"3s","format":"alertmanager"}"#)
+                )
+                #expect(update.status == .ok, "\(update.text)")
+                #expect((try update.json()["integration"] as? [String: Any])?["timeoutSeconds"] as? Double == 3)
+                let test = try await client.post("/api/v1/integrations/ops-hook/test", "")
+                #expect(test.status == .ok, "\(test.text)")
+                #expect(peer.requests.last?.header("Authorization") == "Bearer \(Self.token)")
+                #expect(peer.requests.last?.path == "/hook")
+            }
+            let audit = try await runtime.store.auditLog(before: nil, limit: 10)
+            #expect(audit.first?.action == "integration.update")
+        }
+    }
+
+    @Test("an invalid integration is refused with every problem and its path; nothing is stored")
+    func validation() async throws {
+        let (runtime, _) = try await makeRuntime(yaml: logFileYAML)
+        defer { Task { await runtime.shutdown() } }
+        try await runtime.application().test(.router) { client in
+            let structural = try await client.post(
+                "/api/v1/integrations",
+                #"{"name":"bad hook","type":"webhook","retry":{"max_age":"soon"},"rate_limit":"lots"}"#
+            )
+            #expect(structural.status == .badRequest)
+            let error = try #require(try structural.json()["error"] as? [String: Any])
+            #expect(error["reason"] as? String == "invalid_configuration")
+            let paths = Set((error["problems"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+            #expect(paths == ["name", "retry.max_age", "rate_limit"])
+
+            let sink = try await client.post("/api/v1/integrations", #"{"name":"h","type":"webhook","format":"xml"}"#)
+            #expect(sink.status == .badRequest)
+            let sinkPaths = Set(
+                ((try sink.json()["error"] as? [String: Any])?["problems"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+            )
+            #expect(sinkPaths == ["url", "format"])
+
+            let indirect = try await client.post(
+                "/api/v1/integrations",
+                #"{"name":"h","type":"webhook","url":"https://x.example.com/${HOME}","bearer_token_file":"/etc/passwd"}"#
+            )
+            #expect(indirect.status == .badRequest)
+            #expect(indirect.text.contains("bearer_token_file"))
+            #expect(indirect.text.contains("tocsin.yml only"))
+
+            let clash = try await client.post("/api/v1/integrations", #"{"name":"alert-log","type":"log_file","path":"/tmp/x.log"}"#)
+            #expect(clash.status == .conflict)
+            #expect(try await runtime.store.managedIntegrations().isEmpty)
+            #expect(try await runtime.store.auditLog(before: nil, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("file-defined integrations and cells are read-only; unknown names, categories and severities are refused")
+    func readOnlyAndRefusals() async throws {
+        let (runtime, _) = try await makeRuntime(yaml: logFileYAML)
+        defer { Task { await runtime.shutdown() } }
+        try await runtime.application().test(.router) { client in
+            func put(_ uri: String, _ body: String) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .put, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+            }
+            let update = try await put("/api/v1/integrations/alert-log", #"{"type":"log_file","path":"/tmp/y.log"}"#)
+            #expect(update.status == .conflict)
+            #expect((try update.json()["error"] as? [String: Any])?["reason"] as? String == "read_only")
+            #expect(try await client.execute(uri: "/api/v1/integrations/alert-log", method: .delete).status == .conflict)
+            let fileCell = try await put("/api/v1/routing/global/warning", #"{"integrations":["backup-log"]}"#)
+            #expect(fileCell.status == .conflict)
+            #expect((try fileCell.json()["error"] as? [String: Any])?["reason"] as? String == "read_only")
+            #expect(try await put("/api/v1/routing/global/info", #"{"integrations":["nobody"]}"#).status == .badRequest)
+            #expect(try await put("/api/v1/routing/weather/info", #"{"integrations":["alert-log"]}"#).status == .badRequest)
+            #expect(try await put("/api/v1/routing/global/loud", #"{"integrations":["alert-log"]}"#).status == .badRequest)
+            #expect(try await put("/api/v1/routing/global/info", #"{"integrations":["alert-log"],"override":true}"#).status == .badRequest)
+            #expect(try await client.execute(uri: "/api/v1/routing/nodes/info", method: .delete).status == .notFound)
+
+            let info = try await put("/api/v1/routing/global/info", #"{"integrations":["alert-log"]}"#)
+            #expect(info.status == .ok)
+            let preview = try await client.post(
+                "/api/v1/route-preview",
+                #"{"category":"nodes","severity":"info","summary":"x","labels":{"node":"n1"}}"#
+            )
+            #expect(try preview.json()["integrations"] as? [String] == ["alert-log"])
+            #expect(try await client.execute(uri: "/api/v1/routing/global/info", method: .delete).status == .ok)
+            let after = try await client.post(
+                "/api/v1/route-preview",
+                #"{"category":"nodes","severity":"info","summary":"x","labels":{"node":"n1"}}"#
+            )
+            #expect(try after.json()["unrouted"] as? Bool == true)
+
+            let types = try await client.get("/api/v1/integration-types")
+            let list = try #require(try types.json()["types"] as? [[String: Any]])
+            let webhook = try #require(list.first { $0["type"] as? String == "webhook" }?["fields"] as? [[String: Any]])
+            #expect(webhook.first { $0["key"] as? String == "bearer_token" }?["kind"] as? String == "secret")
+        }
+        let actions = try await runtime.store.auditLog(before: nil, limit: 10).map(\.action)
+        #expect(actions == ["routing.delete", "routing.update"])
+    }
+
+    @Test("deleting an integration stops its deliveries and takes it out of its cells")
+    func delete() async throws {
+        let (runtime, _) = try await makeRuntime(yaml: logFileYAML)
+        defer { Task { await runtime.shutdown() } }
+        try await runtime.application().test(.router) { client in
+            #expect(try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook")).status == .created)
+            #expect(runtime.dispatcher.integrationNames.contains("ops-hook"))
+            let cell = try await client.execute(
+                uri: "/api/v1/routing/backups/warning",
+                method: .put,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"integrations":["ops-hook"]}"#)
+            )
+            #expect(cell.status == .ok)
+            let deleted = try await client.execute(uri: "/api/v1/integrations/ops-hook", method: .delete)
+            #expect(deleted.status == .noContent)
+            #expect(try await client.get("/api/v1/integrations/ops-hook").status == .notFound)
+            #expect(!runtime.dispatcher.integrationNames.contains("ops-hook"))
+            #expect(runtime.live.snapshot.routing.route(category: .backups, severity: .warning).integrations == ["alert-log"])
+        }
+        #expect(try await runtime.store.auditLog(before: nil, limit: 1).first?.action == "integration.delete")
+    }
+
+    @Test("another instance on the same database picks the change up at its version check")
+    func secondInstance() async throws {
+        let (first, directory) = try await makeRuntime(yaml: logFileYAML)
+        defer { Task { await first.shutdown() } }
+        let (second, _) = try await makeRuntime(yaml: logFileYAML, directory: directory)
+        defer { Task { await second.shutdown() } }
+        try await first.application().test(.router) { client in
+            #expect(try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook")).status == .created)
+            let cell = try await client.execute(
+                uri: "/api/v1/routing/nodes/error",
+                method: .put,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"integrations":["ops-hook"],"override":true}"#)
+            )
+            #expect(cell.status == .ok)
+        }
+        #expect(second.live.snapshot.integration(named: "ops-hook") == nil)
+        try await second.live.checkForChanges()
+        let integration = try #require(second.live.snapshot.integration(named: "ops-hook"))
+        #expect(integration.settings["bearer_token"] == .string(Self.token))
+        #expect(second.dispatcher.integrationNames.contains("ops-hook"))
+        #expect(second.live.snapshot.routing.route(category: .nodes, severity: .error).integrations == ["ops-hook"])
+    }
+
+    @Test("a secret that the key cannot open leaves the integration out, named with the reason, without a crash")
+    func wrongKey() async throws {
+        let (first, directory) = try await makeRuntime(yaml: logFileYAML)
+        try await first.application().test(.router) { client in
+            let created = try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook"))
+            #expect(created.status == .created)
+        }
+        await first.shutdown()
+        try (SecretBox.generateKeyText() + "\n").write(toFile: directory + "/secrets.key", atomically: true, encoding: .utf8)
+        let (second, _) = try await makeRuntime(yaml: logFileYAML, directory: directory)
+        defer { Task { await second.shutdown() } }
+        #expect(second.live.snapshot.integration(named: "ops-hook") == nil)
+        let problem = try #require(second.live.snapshot.unavailable["ops-hook"])
+        #expect(problem.contains("ops-hook"))
+        #expect(problem.contains("secrets key differs"))
+        try await second.application().test(.router) { client in
+            let list = try await client.get("/api/v1/integrations")
+            let items = try #require(try list.json()["integrations"] as? [[String: Any]])
+            #expect(items.first { $0["name"] as? String == "ops-hook" }?["problem"] as? String == problem)
+            #expect(!list.text.contains(Self.token))
+        }
+    }
+}
