@@ -198,7 +198,9 @@ public final class ScriptedPeer: Sendable {
         )
         var configuration = ServiceGroupConfiguration(services: [.init(service: app)], logger: logger)
         configuration.maximumGracefulShutdownDuration = .milliseconds(500)
-        configuration.maximumCancellationDuration = .seconds(5)
+        // Past this ServiceLifecycle ends the whole test process. 5 s was exceeded on a loaded 2-core machine (the
+        // suite plus a browser), crashing every test with it; only a real hang should get this far.
+        configuration.maximumCancellationDuration = .seconds(60)
         let group = ServiceGroup(configuration: configuration)
 
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
