@@ -409,15 +409,15 @@ struct API: Sendable {
         APIError(status: .badRequest, reason: "invalid_query", field: field, message: message)
     }
 
-    private func limit(_ query: Parameters, default fallback: Int) throws -> Int {
+    func limit(_ query: Parameters, default fallback: Int, maximum: Int = 10_000) throws -> Int {
         guard let text = query.get("limit") else { return fallback }
-        guard let value = Int(text), (1...10_000).contains(value) else {
-            throw badQuery("limit", "expected a whole number from 1 to 10000")
+        guard let value = Int(text), (1...maximum).contains(value) else {
+            throw badQuery("limit", "expected a whole number from 1 to \(maximum)")
         }
         return value
     }
 
-    private func sequence(_ query: Parameters, _ name: String) throws -> Int64? {
+    func sequence(_ query: Parameters, _ name: String) throws -> Int64? {
         guard let text = query.get(name) else { return nil }
         guard let value = Int64(text), value > 0 else { throw badQuery(name, "expected a positive sequence number") }
         return value

@@ -192,20 +192,8 @@ extension API {
 
     func auditLog(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
-        var limit = 100
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw APIError(status: .badRequest, reason: "invalid_query", field: "limit", message: "expected a whole number from 1 to 1000")
-            }
-            limit = value
-        }
-        var before: Int64?
-        if let text = query.get("before") {
-            guard let value = Int64(text), value > 0 else {
-                throw APIError(status: .badRequest, reason: "invalid_query", field: "before", message: "expected a positive sequence number")
-            }
-            before = value
-        }
+        let limit = try limit(query, default: 100, maximum: 1000)
+        let before = try sequence(query, "before")
         let entries = try await runtime.store.auditLog(before: before, limit: limit)
         let items = entries.map {
             AuditPage.Item(sequence: $0.sequence, at: $0.at, actor: $0.actor, action: $0.action, target: $0.target, detail: $0.detail)
