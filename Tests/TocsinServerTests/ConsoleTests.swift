@@ -180,11 +180,16 @@ struct ConsoleTests {
             #expect(html.contains("upgrade window"))
             #expect(html.contains(#"data-action="expire-silence" data-id="\#(id)""#))
             #expect(html.contains(#"<form id="silence-form">"#))
+            #expect(html.contains(#"<input name="cron""#))
 
             #expect(try await client.execute(uri: "/api/v1/silences/\(id)", method: .delete).status == .ok)
             let expired = try await page(client, "/silences")
             #expect(expired.contains(#"<table class="list silences" data-state="expired">"#))
             #expect(!expired.contains(#"data-action="expire-silence""#))
+
+            let window = #"{"matchers":["cluster=\"prod\""],"schedule":{"cron":"0 2 * * 6","duration":"4h"},"created_by":"ana","comment":"weekly"}"#
+            #expect(try await client.post("/api/v1/silences", window).status == .created)
+            #expect(try await page(client, "/silences").contains("0 2 * * 6 for 4h"))
         }
     }
 

@@ -225,12 +225,22 @@ enum ConsoleAssets {
           });
 
           onSubmit("silence-form", function (form) {
-            return api("POST", "/api/v1/silences", {
+            var body = {
               matchers: matchersOf(form.elements.matchers.value),
-              duration: form.elements.duration.value.trim(),
               comment: form.elements.comment.value,
               created_by: signedInAs()
-            }).then(function () { reloadWith("Silence created."); });
+            };
+            var duration = form.elements.duration.value.trim();
+            var cron = form.elements.cron.value.trim();
+            // With a schedule the duration is each window's length, and the window recurs until it is expired.
+            if (cron) {
+              body.schedule = { cron: cron, duration: duration };
+            } else {
+              body.duration = duration;
+            }
+            return api("POST", "/api/v1/silences", body).then(function () {
+              reloadWith(cron ? "Maintenance window created." : "Silence created.");
+            });
           });
 
           onSubmit("silence-alert-form", function (form) {

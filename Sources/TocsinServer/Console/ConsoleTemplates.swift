@@ -306,10 +306,11 @@ enum ConsoleTemplates {
         {{/isEmpty}}
         {{/sections}}
         {{#canEdit}}
-        <h2>New silence</h2>
+        <h2>New silence or maintenance window</h2>
         <form id="silence-form">
           <label>Matchers, one a line <textarea name="matchers" rows="3" placeholder="cluster=&quot;prod&quot;" required></textarea></label>
           <label>Duration <input name="duration" value="2h" required></label>
+          <label>Repeat at (cron, UTC; empty for a one-off silence) <input name="cron" placeholder="0 2 * * 6"></label>
           <label>Comment <input name="comment" required></label>
           <button type="submit">Create silence</button>
         </form>
