@@ -45,10 +45,11 @@ struct WebhookEndToEndTests {
 
     @Test("outage: refused, then 503 with Retry-After, then back; everything arrives, in order per alert, on the header's schedule")
     func testOutage() async throws {
-        // Learn a free port, then close it so that the first attempts are refused.
-        let probe = try await RecordingReceiver.start()
-        let port = probe.port
-        await probe.stop()
+        // A port held bound but not listening, so that the first attempts are refused (and no other test's server
+        // can be given it meanwhile).
+        let refusing = try RefusingPort()
+        defer { refusing.release() }
+        let port = refusing.port
         let server = try await LiveServer.start(
             yaml: """
                 integrations:
@@ -78,6 +79,7 @@ struct WebhookEndToEndTests {
         let receiver = try await RecordingReceiver.start(port: port) { _, index in
             index < 3 ? .init(status: 503, headers: [("Retry-After", "2")], body: "maintenance") : .ok
         }
+        refusing.release()
         let allDelivered = await receiver.waitUntil(timeout: .seconds(60)) { requests in
             Set(requests.filter { $0.text.contains("\"open\"") || $0.text.contains("\"resolved\"") }.compactMap(\.eventID))
                 .count == 10 && requests.count >= 13
