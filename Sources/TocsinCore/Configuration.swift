@@ -44,6 +44,10 @@ public struct ServerSettings: Sendable, Hashable {
     public var instanceID: String?
     /// `server.auth`: who may call the API and sign in to the console.
     public var auth: AuthSettings = AuthSettings()
+    /// `server.managed_integrations`: what integrations made through the API may reach on this machine.
+    public var managedIntegrations = ManagedIntegrationPolicy(
+        logDirectory: ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: "./tocsin-data")
+    )
 
     public init() {}
 
@@ -189,8 +193,10 @@ public struct TocsinConfiguration: Sendable, Hashable {
             ],
             path: "integrations[0]"
         )
+        var server = ServerSettings()
+        server.managedIntegrations.logDirectory = ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: dataDirectory)
         return TocsinConfiguration(
-            server: ServerSettings(),
+            server: server,
             storage: StorageSettings(sqlitePath: dataDirectory + "/tocsin.db"),
             integrations: [logFile],
             routing: RoutingMatrix(defaultRoute: ["alert-log"])

@@ -93,6 +93,7 @@ public struct ConfigurationLoader: Sendable {
 
     private func parseServer(_ value: JSONValue?, problems: inout [ConfigProblem]) -> ServerSettings {
         var settings = ServerSettings()
+        settings.managedIntegrations.logDirectory = ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: dataDirectory)
         guard let object = ConfigValue.mapping(value, at: "server", problems: &problems) else { return settings }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let path = "server.\(key)"
@@ -129,6 +130,8 @@ public struct ConfigurationLoader: Sendable {
                 AuthSettingsParser.parse(item, at: path, into: &settings.auth, problems: &problems)
             case "secrets_key_file":
                 if let text = nonEmptyString(item, at: path, problems: &problems) { settings.auth.secretsKeyFile = text }
+            case "managed_integrations":
+                parseManagedIntegrations(item, at: path, into: &settings.managedIntegrations, problems: &problems)
             case "log_level":
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                 if let text = string(item, at: path, problems: &problems) {
@@ -145,6 +148,35 @@ public struct ConfigurationLoader: Sendable {
             }
         }
         return settings
+    }
+
+    private func parseManagedIntegrations(
+        _ value: JSONValue,
+        at path: String,
+        into policy: inout ManagedIntegrationPolicy,
+        problems: inout [ConfigProblem]
+    ) {
+        guard let object = ConfigValue.mapping(value, at: path, problems: &problems) else { return }
+        for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+            let itemPath = "\(path).\(key)"
+            switch key {
+            case "log_directory":
+                guard let text = nonEmptyString(item, at: itemPath, problems: &problems) else { continue }
+                guard ManagedIntegrationPolicy.absolute(text) != "/" else {
+                    problems.append(ConfigProblem(path: itemPath, message: "must not be the root directory"))
+                    continue
+                }
+                policy.logDirectory = text
+            case "allow_server_aws_credentials":
+                guard case .bool(let flag) = item else {
+                    problems.append(ConfigProblem(path: itemPath, message: "expected true or false, got \(item.typeName)"))
+                    continue
+                }
+                policy.allowServerAWSCredentials = flag
+            default:
+                problems.append(ConfigProblem(path: itemPath, message: "unknown key (expected log_directory, allow_server_aws_credentials)"))
+            }
+        }
     }
 
     private func parseStorage(_ value: JSONValue?, problems: inout [ConfigProblem]) -> StorageSettings {

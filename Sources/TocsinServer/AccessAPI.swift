@@ -222,8 +222,11 @@ extension API {
     /// A JSON object body. The parser's own message is left out: it could quote a piece of a password.
     private func accessBody(_ request: Request) async throws -> [String: JSONValue] {
         let bytes = try await collect(request, api: "access")
-        guard let value = try? JSONParser.parse(bytes), case .object(let object) = value else {
-            throw APIError(status: .badRequest, reason: "invalid_json", message: "expected a JSON object")
+        guard let value = try? JSONParser.parse(bytes) else {
+            throw APIError(status: .badRequest, reason: "malformed_json", message: "the body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw APIError(status: .badRequest, reason: "invalid_field", message: "expected a JSON object")
         }
         return object
     }

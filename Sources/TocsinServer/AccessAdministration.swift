@@ -49,7 +49,8 @@ public struct AccessAdministration: Sendable {
         return user
     }
 
-    /// Sets a new password, a new role, or both. Refuses to take the admin role from the last admin.
+    /// Sets a new password, a new role, or both. A new password signs the user out of every session. Refuses to take
+    /// the admin role from the last admin.
     public func updateUser(name: String, password: Secret?, role: AccessRole?, actor: String) async throws -> StoredUser {
         guard password != nil || role != nil else {
             throw Refusal(kind: .invalid, field: nil, message: "give a new password, a new role, or both")
@@ -59,7 +60,6 @@ public struct AccessAdministration: Sendable {
         guard var user = try await store.user(named: name) else { throw Self.noUser(name) }
         var changes: [String] = []
         if let role, role != user.role {
-            if user.role == .admin { try await refuseLosingLastAdmin(name) }
             changes.append("role \(user.role.rawValue) -> \(role.rawValue)")
             user.role = role
         }
@@ -78,6 +78,8 @@ public struct AccessAdministration: Sendable {
             try await store.updateUser(user, audit: audit)
         } catch AdminStoreError.notFound {
             throw Self.noUser(name)
+        } catch AdminStoreError.lastAdmin {
+            throw Self.lastAdmin(name)
         }
         return user
     }
@@ -85,20 +87,19 @@ public struct AccessAdministration: Sendable {
     /// Removes a user and ends their sessions. Refuses to remove the last admin: nobody could manage access then.
     public func removeUser(name: String, actor: String) async throws {
         guard let user = try await store.user(named: name) else { throw Self.noUser(name) }
-        if user.role == .admin { try await refuseLosingLastAdmin(name) }
         let audit = AuditEntry(at: clock(), actor: actor, action: "user.delete", target: name, detail: "role \(user.role.rawValue)")
         do {
             try await store.deleteUser(named: name, audit: audit)
         } catch AdminStoreError.notFound {
             throw Self.noUser(name)
+        } catch AdminStoreError.lastAdmin {
+            throw Self.lastAdmin(name)
         }
     }
 
-    private func refuseLosingLastAdmin(_ name: String) async throws {
-        let admins = try await store.users().filter { $0.role == .admin }
-        if admins.count <= 1 {
-            throw Refusal(kind: .conflict, field: "name", message: "'\(name)' is the last admin; make another admin first")
-        }
+    // The store checks this in the change's own transaction (see `AdminStore.updateUser`).
+    private static func lastAdmin(_ name: String) -> Refusal {
+        Refusal(kind: .conflict, field: "name", message: "'\(name)' is the last admin; make another admin first")
     }
 
     private static func noUser(_ name: String) -> Refusal {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import TocsinCore
 import TocsinStore
 
@@ -24,6 +25,8 @@ public final class AccessControl: RequestAuthorizer {
     let logger: Logger
     /// How new passwords are hashed.
     let hasher: PasswordHasher
+    /// Failed password sign-ins per name, on this instance.
+    private let throttle = NIOLockedValueBox(SignInThrottle())
 
     init(
         settings: ServerSettings,
@@ -133,6 +136,16 @@ public final class AccessControl: RequestAuthorizer {
         try await store.session(idHash: Credentials.sha256Hex(cookie), now: clock())
     }
 
+    /// What to tell at start-up when authentication is on and nobody can sign in yet; `nil` otherwise.
+    public func missingCredentialsHint() async throws -> String? {
+        guard enabled, try await store.userCount() == 0, try await store.tokens().isEmpty else { return nil }
+        return """
+            authentication is on and there is no user or API token yet: every request but the health checks will be refused. \
+            Create an admin with 'tocsin user add NAME --role admin' (the password is read from standard input) or a \
+            token with 'tocsin token create --name NAME --role admin', using the same configuration file.
+            """
+    }
+
     // MARK: sign-in
 
     /// Why a sign-in failed. One message for an unknown name and a wrong password: the answer must not tell which
@@ -141,6 +154,17 @@ public final class AccessControl: RequestAuthorizer {
 
     /// A new session for `name`, when `password` is theirs.
     func signIn(name: String, password: Secret) async throws -> (StoredSession, cookie: Secret) {
+        if let wait = throttle.withLockedValue({ $0.waitBeforeAttempt(name: name, now: clock()) }) {
+            let seconds = Int(wait.rounded(.up))
+            logger.warning("sign-in refused without a password check: too many failures for this name", metadata: ["name": "\(name)"])
+            var refusal = AccessRefusal(
+                status: .tooManyRequests,
+                reason: "too_many_attempts",
+                message: "too many failed sign-ins for this name; try again in \(seconds) s"
+            )
+            refusal.retryAfterSeconds = seconds
+            throw refusal
+        }
         let user = try await store.user(named: name)
         let matches = await PasswordWork.run {
             guard let user else {
@@ -149,7 +173,12 @@ public final class AccessControl: RequestAuthorizer {
             }
             return PasswordHasher.verify(password, against: user.passwordHash)
         }
-        guard let user, matches else { throw Self.signInRefused }
+        guard let user, matches else {
+            // Unknown names count too: otherwise the refusals would tell which names exist.
+            throttle.withLockedValue { $0.recordFailure(name: name, now: clock()) }
+            throw Self.signInRefused
+        }
+        throttle.withLockedValue { $0.recordSuccess(name: name) }
         return try await openSession(subject: "user:\(user.name)", role: user.role)
     }
 
@@ -205,6 +234,8 @@ public final class AccessControl: RequestAuthorizer {
 /// A 401 or 403: the API's JSON error, and on 401 the `WWW-Authenticate` challenge that says how to authenticate.
 struct AccessRefusal: HTTPResponseError {
     var error: APIError
+    /// Sent as `Retry-After` (a refusal for too many attempts).
+    var retryAfterSeconds: Int?
 
     init(status: HTTPResponse.Status, reason: String, message: String) {
         error = APIError(status: status, reason: reason, message: message)
@@ -221,6 +252,7 @@ struct AccessRefusal: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try error.response(from: request, context: context)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response
     }
 }

@@ -439,11 +439,14 @@ extension API {
         }
     }
 
-    /// The item checked by the loader's rules, then by its sink's (the sink is built and released).
+    /// The item checked by the loader's rules and `server.managed_integrations`, then by its sink's (the sink is built
+    /// and released).
     private func validate(_ item: [String: JSONValue]) throws -> IntegrationConfig {
         switch runtime.live.parse(.object(item)) {
         case .failure(let error): throw ConfigurationRefusal(problems: error.problems)
         case .success(var integration):
+            let refused = runtime.configuration.server.managedIntegrations.problems(for: integration)
+            if !refused.isEmpty { throw ConfigurationRefusal(problems: refused) }
             integration.path = ""
             switch SinkRegistry.makeSinks(for: [integration], environment: runtime.live.environment) {
             case .failure(let error):
@@ -522,7 +525,7 @@ extension API {
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            throw APIError(status: .badRequest, reason: "invalid_json", message: "the body is not valid JSON: \(error.message)")
+            throw APIError(status: .badRequest, reason: "malformed_json", message: "the body is not valid JSON: \(error.message)")
         }
         guard case .object(let object) = value else { throw invalid("(body)", "expected a JSON object, got \(value.typeName)") }
         return object

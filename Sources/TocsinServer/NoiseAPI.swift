@@ -294,10 +294,10 @@ extension API {
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            throw APIError(status: .badRequest, reason: "invalid_json", message: "the body is not valid JSON: \(error)")
+            throw APIError(status: .badRequest, reason: "malformed_json", message: "the body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
-            throw APIError(status: .badRequest, reason: "invalid_json", message: "expected a JSON object")
+            throw APIError(status: .badRequest, reason: "invalid_field", message: "expected a JSON object")
         }
         return object
     }

@@ -894,6 +894,16 @@ enum OpenAPIDocument {
                   $ref: "#/components/responses/Error"
                 "413":
                   $ref: "#/components/responses/Error"
+                "429":
+                  description: Too many failed sign-ins for this name; Retry-After says when to try again.
+                  headers:
+                    Retry-After:
+                      schema:
+                        type: integer
+                  content:
+                    application/json:
+                      schema:
+                        $ref: "#/components/schemas/Error"
             get:
               tags: [access]
               operationId: getSession

@@ -92,7 +92,13 @@ public enum IntegrationFields {
             IntegrationField("secret", "Signing secret", .secret, help: "Signs each body (HMAC-SHA256) so the receiver can check it."),
         ],
         "log_file": [
-            IntegrationField("path", "File", .text, required: true, help: "Path of the log file on the server; rotated by size."),
+            IntegrationField(
+                "path",
+                "File",
+                .text,
+                required: true,
+                help: "Absolute path of the log file, inside server.managed_integrations.log_directory; rotated by size."
+            ),
             IntegrationField("max_size_mb", "Rotate at (MB)", .number, help: "Size that starts a new file (default 50)."),
             IntegrationField("max_files", "Files kept", .number, help: "Rotated files kept (default 5)."),
         ],
@@ -223,7 +229,12 @@ public enum IntegrationFields {
     private static let awsFields: [IntegrationField] = [
         IntegrationField("region", "Region", .text, help: "Such as eu-west-1; by default AWS_REGION."),
         IntegrationField("endpoint", "Endpoint", .text, help: "A URL instead of the region's (a proxy, LocalStack)."),
-        IntegrationField("access_key_id", "Access key id", .text, help: "With secret_access_key; by default the server's AWS credentials."),
+        IntegrationField(
+            "access_key_id",
+            "Access key id",
+            .text,
+            help: "With secret_access_key; required unless server.managed_integrations.allow_server_aws_credentials."
+        ),
         IntegrationField("secret_access_key", "Secret access key", .secret, help: "With access_key_id."),
         IntegrationField("session_token", "Session token", .secret, help: "For temporary credentials."),
     ]

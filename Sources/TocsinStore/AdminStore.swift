@@ -127,6 +127,8 @@ public enum AdminStoreError: Error, Sendable, Hashable {
     /// A user, token or integration of that name or id exists already.
     case alreadyExists(String)
     case notFound(String)
+    /// The change would leave no admin: nobody could manage access then.
+    case lastAdmin(String)
 }
 
 /// Users, tokens, sessions, the audit log and the configuration made in the console. Every change that the audit
@@ -135,11 +137,12 @@ public enum AdminStoreError: Error, Sendable, Hashable {
 public protocol AdminStore: Sendable {
     // Users
     func createUser(_ user: StoredUser, audit: AuditEntry) async throws
-    /// Replaces the password hash and role of an existing user.
+    /// Replaces the password hash and role of an existing user. A new password hash ends the user's sessions; a new
+    /// role applies to them. Refuses (`lastAdmin`) to take the admin role from the last admin.
     func updateUser(_ user: StoredUser, audit: AuditEntry) async throws
     func user(named name: String) async throws -> StoredUser?
     func users() async throws -> [StoredUser]
-    /// Also ends the user's sessions.
+    /// Also ends the user's sessions. Refuses (`lastAdmin`) to remove the last admin.
     func deleteUser(named name: String, audit: AuditEntry) async throws
     func userCount() async throws -> Int
 

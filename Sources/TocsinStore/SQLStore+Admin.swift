@@ -27,14 +27,23 @@ extension SQLStore: AdminStore {
 
     public func updateUser(_ user: StoredUser, audit: AuditEntry) async throws {
         try await adminWrite { database in
-            guard try await Self.exists(database, "SELECT name FROM users WHERE name = \(bind: user.name)") else {
+            guard let current = try await database.raw("SELECT * FROM users WHERE name = \(bind: user.name)").first().map(Self.decodeUser) else {
                 return .notFound(user.name)
+            }
+            if current.role == .admin, user.role != .admin, try await Self.otherAdminCount(user.name, database) == 0 {
+                return .lastAdmin(user.name)
             }
             try await database.raw(
                 "UPDATE users SET password_hash = \(bind: user.passwordHash), role = \(bind: user.role.rawValue) WHERE name = \(bind: user.name)"
             ).run()
-            // A session carries the role it was signed in with: a changed role holds from the user's next request on.
-            try await database.raw("UPDATE sessions SET role = \(bind: user.role.rawValue) WHERE subject = \(bind: "user:" + user.name)").run()
+            let subject = "user:" + user.name
+            if current.passwordHash != user.passwordHash {
+                // A new password signs the user out everywhere: whoever knew the old one keeps no session made with it.
+                try await database.raw("DELETE FROM sessions WHERE subject = \(bind: subject)").run()
+            } else {
+                // A session carries the role it was signed in with: a changed role holds from the user's next request on.
+                try await database.raw("UPDATE sessions SET role = \(bind: user.role.rawValue) WHERE subject = \(bind: subject)").run()
+            }
             try await Self.append(audit, to: database)
             return nil
         }
@@ -54,14 +63,25 @@ extension SQLStore: AdminStore {
 
     public func deleteUser(named name: String, audit: AuditEntry) async throws {
         try await adminWrite { database in
-            guard try await Self.exists(database, "SELECT name FROM users WHERE name = \(bind: name)") else {
+            guard let current = try await database.raw("SELECT * FROM users WHERE name = \(bind: name)").first().map(Self.decodeUser) else {
                 return .notFound(name)
+            }
+            if current.role == .admin, try await Self.otherAdminCount(name, database) == 0 {
+                return .lastAdmin(name)
             }
             try await database.raw("DELETE FROM users WHERE name = \(bind: name)").run()
             try await database.raw("DELETE FROM sessions WHERE subject = \(bind: "user:" + name)").run()
             try await Self.append(audit, to: database)
             return nil
         }
+    }
+
+    /// Admins other than `name`: checked in the transaction of the change, so that two admins removing each other at
+    /// the same moment cannot both succeed and leave nobody to manage access.
+    private static func otherAdminCount(_ name: String, _ database: any SQLDatabase) async throws -> Int {
+        try await database.raw(
+            "SELECT COUNT(*) AS n FROM users WHERE role = \(bind: AccessRole.admin.rawValue) AND name <> \(bind: name)"
+        ).first()?.decode(column: "n", as: Int.self) ?? 0
     }
 
     public func userCount() async throws -> Int {

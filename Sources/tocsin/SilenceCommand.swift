@@ -206,6 +206,31 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "The server's base URL (default: the TOCSIN_URL environment variable, else \(Self.defaultURL)).")
     var server: String?
 
+    @Option(
+        help: """
+            Read the API token from this file's first line (default: the TOCSIN_TOKEN environment variable). Needed \
+            when the server has authentication on: a viewer token lists silences, an editor token adds and expires them.
+            """
+    )
+    var tokenFile: String?
+
+    /// The token, from `--token-file` or `TOCSIN_TOKEN`; never an option's value, which other users of the machine
+    /// could read in the process list.
+    var token: Secret? {
+        get throws {
+            if let tokenFile {
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                    throw ValidationError("--token-file: cannot read \(tokenFile)")
+                }
+                let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                guard !line.isEmpty else { throw ValidationError("--token-file: \(tokenFile) is empty") }
+                return Secret(line)
+            }
+            let variable = ProcessInfo.processInfo.environment["TOCSIN_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            return variable.isEmpty ? nil : Secret(variable)
+        }
+    }
+
     var baseURL: String {
         var url = server ?? ProcessInfo.processInfo.environment["TOCSIN_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultURL
         while url.hasSuffix("/") { url.removeLast() }
@@ -217,6 +242,7 @@ struct ServerOptions: ParsableArguments {
             let source = server == nil ? "TOCSIN_URL" : "--server"
             throw ValidationError("\(source) expects a URL such as \(Self.defaultURL), got '\(baseURL)'")
         }
+        _ = try token
     }
 
     enum Method: String {
@@ -277,6 +303,7 @@ struct ServerOptions: ParsableArguments {
         let url = baseURL + path
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.rawValue)
+        if let token = try token { request.headers.add(name: "Authorization", value: "Bearer \(token.exposedValue)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
@@ -293,6 +320,10 @@ struct ServerOptions: ParsableArguments {
         let object = (try? JSONSerialization.jsonObject(with: text)) as? [String: Any]
         if (200..<300).contains(status), let object { return object }
         if let detail = object?["error"] as? [String: Any], let message = detail["message"] as? String {
+            if status == 401 {
+                let hint = try token == nil ? "give the token with TOCSIN_TOKEN or --token-file" : "the token given was not accepted"
+                throw CallFailure.refused(field: nil, message: "\(message) (\(hint))")
+            }
             throw CallFailure.refused(field: detail["field"] as? String, message: message)
         }
         throw CallFailure.unexpectedAnswer(url: url, status: status, text: String(decoding: text, as: UTF8.self))

@@ -76,6 +76,9 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
+        if let hint = try? await runtime.access.missingCredentialsHint() {
+            logger.warning("\(hint)")
+        }
         let host = configuration.server.host
         let storePath = StoreOpener.describe(configuration.storage)
         let integrations = configuration.integrations.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")

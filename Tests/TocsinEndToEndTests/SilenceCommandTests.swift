@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TocsinServer
 import TocsinTestSupport
 
 @Suite("The tocsin silence commands against a live server")
@@ -28,8 +29,8 @@ struct SilenceCommandTests {
         return (status, child.lines)
     }
 
-    func withServer(_ body: (LiveServer) async throws -> Void) async throws {
-        let server = try await LiveServer.start(yaml: Self.configuration)
+    func withServer(authentication: Bool = false, _ body: (LiveServer) async throws -> Void) async throws {
+        let server = try await LiveServer.start(yaml: (authentication ? "server: {auth: {mode: \"on\"}}\n" : "") + Self.configuration)
         do {
             try await body(server)
         } catch {
@@ -130,9 +131,10 @@ struct SilenceCommandTests {
 
     @Test("a server that is not running: exit status 1 and a message naming its URL")
     func testServerNotRunning() async throws {
-        let port = try #require(freedLoopbackPort())
-        try #require(!acceptsConnections(port: port), "port \(port) was taken again meanwhile")
-        let url = "http://127.0.0.1:\(port)"
+        // Held bound but not listening: refused like a stopped server, and no other test's server can be given it.
+        let refusing = try RefusingPort()
+        defer { refusing.release() }
+        let url = "http://127.0.0.1:\(refusing.port)"
         let started = ContinuousClock.now
         let result = try await tocsin(["silence", "list", "--server", url])
         #expect(result.status == 1, "\(result.lines)")
@@ -174,22 +176,54 @@ struct SilenceCommandTests {
             #expect(anonymous.lines.contains { $0.contains("give --author") }, "\(anonymous.lines)")
         }
     }
-}
 
-/// A loopback port that was free a moment ago: bound by the kernel's choice, then released.
-private func freedLoopbackPort() -> Int? {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+    @Test("with authentication on: no token is refused with a hint, a viewer token lists, an editor token from a file adds; no token is printed")
+    func testToken() async throws {
+        try await withServer(authentication: true) { server in
+            let administration = AccessAdministration(store: server.runtime.store)
+            let viewer = try await administration.createToken(name: "cli-viewer", role: .viewer, actor: "test").token.exposedValue
+            let editor = try await administration.createToken(name: "cli-editor", role: .editor, actor: "test").token.exposedValue
+            var environment = ProcessInfo.processInfo.environment
+            environment["TOCSIN_URL"] = server.baseURL
+            environment["TOCSIN_TOKEN"] = nil
+            environment["USER"] = "ops"
+            let add = ["silence", "add", "--matcher", #"dc="eu-west""#, "--duration", "1h", "--comment", "patching"]
+
+            let anonymous = try await tocsin(["silence", "list"], environment: environment)
+            #expect(anonymous.status == 1)
+            #expect(
+                anonymous.lines.contains { $0.hasPrefix("error: ") && $0.contains("give the token with TOCSIN_TOKEN or --token-file") },
+                "\(anonymous.lines)"
+            )
+
+            environment["TOCSIN_TOKEN"] = viewer
+            let listed = try await tocsin(["silence", "list"], environment: environment)
+            #expect(listed.status == 0, "\(listed.lines)")
+            let refused = try await tocsin(add, environment: environment)
+            #expect(refused.status == 1)
+            #expect(refused.lines.contains { $0.contains("the role viewer may not use POST /api/v1/silences") }, "\(refused.lines)")
+
+            environment["TOCSIN_TOKEN"] = "tocsin_not-a-real-token"
+            let wrong = try await tocsin(["silence", "list"], environment: environment)
+            #expect(wrong.status == 1)
+            #expect(wrong.lines.contains { $0.contains("the token given was not accepted") }, "\(wrong.lines)")
+            #expect(!wrong.lines.joined().contains("not-a-real-token"))
+
+            environment["TOCSIN_TOKEN"] = nil
+            let tokenFile = makeTemporaryDirectory("tocsin-token") + "/token"
+            try (editor + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            let added = try await tocsin(add + ["--token-file", tokenFile], environment: environment)
+            #expect(added.status == 0, "\(added.lines)")
+            let id = try #require(added.lines.first)
+            #expect(UUID(uuidString: id) != nil, "\(added.lines)")
+            #expect(try await server.runtime.store.silences(endingAfter: nil).contains { $0.id.lowercased() == id.lowercased() })
+
+            let missing = try await tocsin(["silence", "list", "--token-file", tokenFile + ".missing"], environment: environment)
+            #expect(missing.status != 0)
+            #expect(missing.lines.contains { $0.contains("--token-file: cannot read") }, "\(missing.lines)")
+            for output in [anonymous, listed, refused, wrong, added, missing] {
+                #expect(!output.lines.joined().contains(viewer) && !output.lines.joined().contains(editor), "a token was printed")
+            }
         }
     }
-    return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
 }

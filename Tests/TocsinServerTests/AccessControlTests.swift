@@ -121,6 +121,61 @@ struct AccessControlTests {
         }
     }
 
+    @Test("five failed sign-ins for a name refuse the next ones with 429 and Retry-After, even with the right password, until the window passes")
+    func signInThrottle() async throws {
+        let clock = ManualClock()
+        let runtime = try await runtimeWithAdmin(clock: clock)
+        defer { Task { await runtime.shutdown() } }
+        try await runtime.application().test(.router) { client in
+            let json: HTTPFields = [.contentType: "application/json"]
+            let right = #"{"name": "alice", "password": "\#(password)"}"#
+            for _ in 0..<5 {
+                let wrong = try await client.send(.post, "/api/v1/session", headers: json, body: #"{"name": "alice", "password": "a wrong guess"}"#)
+                #expect(wrong.status == .unauthorized)
+                clock.advance(by: .seconds(60))
+            }
+            // The first failure was 300 s ago; the window is 15 minutes.
+            let refused = try await client.send(.post, "/api/v1/session", headers: json, body: right)
+            #expect(refused.status == .tooManyRequests, "\(refused.text)")
+            #expect(refused.headers[.retryAfter] == "600")
+            #expect(refused.headers[.setCookie] == nil)
+            #expect((try refused.json()["error"] as? [String: Any])?["reason"] as? String == "too_many_attempts")
+            // Other names, and API tokens, are not held back.
+            let token = try await runtime.makeToken(.viewer)
+            #expect(try await client.send(.post, "/api/v1/session", headers: json, body: #"{"token": "\#(token.token)"}"#).status == .ok)
+            #expect(try await client.send(.get, "/api/v1/alerts", headers: bearer(token.token)).status == .ok)
+            // Unknown names count like known ones, so the answers do not tell which names exist.
+            for _ in 0..<5 {
+                _ = try await client.send(.post, "/api/v1/session", headers: json, body: #"{"name": "mallory", "password": "a wrong guess"}"#)
+            }
+            #expect(
+                try await client.send(.post, "/api/v1/session", headers: json, body: #"{"name": "mallory", "password": "x"}"#).status
+                    == .tooManyRequests
+            )
+            clock.advance(by: .seconds(600))
+            _ = try await client.signIn(right)
+        }
+    }
+
+    @Test("start-up names the commands that make a first user or token while nobody can sign in, and only then")
+    func missingCredentialsHint() async throws {
+        let (runtime, _) = try await makeRuntime(yaml: authYAML(server: "", auth: "mode: \"on\""))
+        defer { Task { await runtime.shutdown() } }
+        let hint = try #require(try await runtime.access.missingCredentialsHint())
+        #expect(hint.contains("tocsin user add NAME --role admin"))
+        #expect(hint.contains("tocsin token create --name NAME --role admin"))
+        let token = try await runtime.makeToken(.ingest)
+        #expect(try await runtime.access.missingCredentialsHint() == nil, "an ingest token exists")
+        try await runtime.administration.revokeToken(id: token.id, actor: "cli")
+        #expect(try await runtime.access.missingCredentialsHint() != nil)
+        _ = try await runtime.administration.addUser(name: "alice", password: Secret(password), role: .admin, actor: "cli")
+        #expect(try await runtime.access.missingCredentialsHint() == nil, "a user exists")
+
+        let (open, _) = try await makeRuntime(yaml: authYAML(server: "", auth: "mode: \"off\""))
+        defer { Task { await open.shutdown() } }
+        #expect(try await open.access.missingCredentialsHint() == nil, "nothing to sign in to with authentication off")
+    }
+
     @Test("a wrong password and an unknown name get the same 401 and message")
     func wrongCredentials() async throws {
         let runtime = try await runtimeWithAdmin()
@@ -385,7 +440,7 @@ struct AccessControlTests {
         #expect(entry.action == "token.create")
     }
 
-    @Test("users: bad input is refused by field, the last admin stays, and a new role applies to open sessions")
+    @Test("users: bad input is refused by field, the last admin stays, a new role applies to open sessions, a new password ends them")
     func users() async throws {
         let runtime = try await runtimeWithAdmin()
         defer { Task { await runtime.shutdown() } }
@@ -423,9 +478,12 @@ struct AccessControlTests {
                 body: #"{"password": "dave's new long password"}"#
             )
             #expect(renamed.status == .ok)
-            _ = try await client.signIn(#"{"name": "dave", "password": "dave's new long password"}"#)
-            #expect(try await client.send(.delete, "/api/v1/users/dave", headers: headers).status == .noContent)
+            // The new password signed dave out of the session made with the old one.
             #expect(try await client.send(.get, "/api/v1/alerts", headers: dave.headers()).status == .unauthorized)
+            let daveAgain = try await client.signIn(#"{"name": "dave", "password": "dave's new long password"}"#)
+            #expect(try await client.send(.get, "/api/v1/alerts", headers: daveAgain.headers()).status == .ok)
+            #expect(try await client.send(.delete, "/api/v1/users/dave", headers: headers).status == .noContent)
+            #expect(try await client.send(.get, "/api/v1/alerts", headers: daveAgain.headers()).status == .unauthorized)
         }
     }
 }

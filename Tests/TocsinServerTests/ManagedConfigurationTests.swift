@@ -148,6 +148,37 @@ struct ManagedConfigurationTests {
         }
     }
 
+    @Test("a managed log file stays inside server.managed_integrations.log_directory; managed CloudWatch needs its own keys")
+    func machineLimits() async throws {
+        let logs = makeTemporaryDirectory("tocsin-managed-logs")
+        let yaml = "server: {managed_integrations: {log_directory: \"\(logs)\"}}\n" + logFileYAML
+        let (runtime, _) = try await makeRuntime(yaml: yaml)
+        defer { Task { await runtime.shutdown() } }
+        try await runtime.application().test(.router) { client in
+            for outside in ["/etc/cron.d/tocsin", "\(logs)/../escape.log", "relative.log", logs] {
+                let answer = try await client.post("/api/v1/integrations", #"{"name":"l","type":"log_file","path":"\#(outside)"}"#)
+                #expect(answer.status == .badRequest, "\(outside): \(answer.text)")
+                let problems = (try answer.json()["error"] as? [String: Any])?["problems"] as? [[String: Any]] ?? []
+                #expect(problems.compactMap { $0["path"] as? String } == ["path"], "\(outside)")
+                #expect(answer.text.contains("server.managed_integrations.log_directory"))
+            }
+            let inside = try await client.post("/api/v1/integrations", #"{"name":"l","type":"log_file","path":"\#(logs)/team/alerts.log"}"#)
+            #expect(inside.status == .created, "\(inside.text)")
+
+            let ambient = #"{"name":"cw","type":"cloudwatch_logs","region":"eu-west-1","group_name":"tocsin"}"#
+            let refused = try await client.post("/api/v1/integrations", ambient)
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            #expect(refused.text.contains("allow_server_aws_credentials"))
+            let keyed = try await client.post(
+                "/api/v1/integrations",
+                #"{"name":"cw","type":"cloudwatch_logs","region":"eu-west-1","group_name":"tocsin","access_key_id":"AKIDEXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG"}"#
+            )
+            #expect(keyed.status == .created, "\(keyed.text)")
+            #expect(!keyed.text.contains("wJalrXUtnFEMI"))
+            #expect(try await runtime.store.managedIntegrations().map(\.name).sorted() == ["cw", "l"])
+        }
+    }
+
     @Test("file-defined integrations and cells are read-only; unknown names, categories and severities are refused")
     func readOnlyAndRefusals() async throws {
         let (runtime, _) = try await makeRuntime(yaml: logFileYAML)

@@ -57,14 +57,21 @@ struct AdminStoreTests {
 
             try await store.createSession(Self.session("s-bob", subject: "user:bob", expiresAt: later))
             try await store.createSession(Self.session("s-bobby", subject: "user:bobby", expiresAt: later))
-            let promoted = StoredUser(name: "bob", passwordHash: "h-bob-2", role: .editor, createdAt: later)
+            let promoted = StoredUser(name: "bob", passwordHash: "h-bob", role: .editor, createdAt: later)
             try await store.updateUser(promoted, audit: Self.audit("user.update", "bob"))
             let bob = try #require(try await store.user(named: "bob"))
-            #expect(bob.passwordHash == "h-bob-2")
             #expect(bob.role == .editor)
             #expect(bob.createdAt == storeT0, "an update keeps the creation time")
             #expect(try await store.session(idHash: "s-bob", now: storeT0)?.role == .editor, "the user's sessions take the new role")
             #expect(try await store.session(idHash: "s-bobby", now: storeT0)?.role == .viewer)
+            try await store.updateUser(
+                StoredUser(name: "bob", passwordHash: "h-bob-2", role: .editor, createdAt: later),
+                audit: Self.audit("user.update", "bob")
+            )
+            #expect(try await store.user(named: "bob")?.passwordHash == "h-bob-2")
+            #expect(try await store.session(idHash: "s-bob", now: storeT0) == nil, "a new password ends the user's sessions")
+            #expect(try await store.session(idHash: "s-bobby", now: storeT0)?.role == .viewer, "another user's session stays")
+            try await store.createSession(Self.session("s-bob", subject: "user:bob", role: .editor, expiresAt: later))
             await #expect(throws: AdminStoreError.notFound("carol")) {
                 try await store.updateUser(
                     StoredUser(name: "carol", passwordHash: "h", role: .viewer, createdAt: storeT0),
@@ -81,7 +88,50 @@ struct AdminStoreTests {
                 try await store.deleteUser(named: "bob", audit: Self.audit("user.delete", "bob-again"))
             }
             #expect(try await store.userCount() == 1)
-            #expect(try await Self.auditTrail(store) == ["user.delete bob", "user.update bob", "user.create bob", "user.create alice"])
+            #expect(
+                try await Self.auditTrail(store) == ["user.delete bob", "user.update bob", "user.update bob", "user.create bob", "user.create alice"]
+            )
+        }
+    }
+
+    @Test("the last admin can be neither removed nor demoted, even by two changes made at the same moment", arguments: StoreKind.allCases)
+    func lastAdmin(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for name in ["alice", "carol"] {
+                try await store.createUser(
+                    StoredUser(name: name, passwordHash: "h-\(name)", role: .admin, createdAt: storeT0),
+                    audit: Self.audit("user.create", name)
+                )
+            }
+            // Each admin removes the other at once: the store serialises the two, and the second finds no other admin.
+            let outcomes = await withTaskGroup(of: AdminStoreError?.self) { group in
+                for name in ["alice", "carol"] {
+                    group.addTask {
+                        do {
+                            try await store.deleteUser(named: name, audit: Self.audit("user.delete", name))
+                            return nil
+                        } catch let error as AdminStoreError {
+                            return error
+                        } catch {
+                            return .notFound("unexpected \(error)")
+                        }
+                    }
+                }
+                return await group.reduce(into: [AdminStoreError?]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == nil }.count == 1, "\(outcomes)")
+            let remaining = try await store.users()
+            #expect(remaining.count == 1 && remaining.first?.role == .admin)
+            let last = try #require(remaining.first)
+            #expect(outcomes.contains(.lastAdmin(last.name)))
+            await #expect(throws: AdminStoreError.lastAdmin(last.name)) {
+                try await store.updateUser(
+                    StoredUser(name: last.name, passwordHash: last.passwordHash, role: .editor, createdAt: storeT0),
+                    audit: Self.audit("user.update", last.name)
+                )
+            }
+            #expect(try await store.user(named: last.name)?.role == .admin)
+            #expect(try await store.auditLog(before: nil, limit: 10).count == 3, "a refused change writes no audit entry")
         }
     }
 

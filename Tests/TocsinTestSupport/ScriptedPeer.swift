@@ -231,31 +231,9 @@ public final class ScriptedPeer: Sendable {
     /// connection is refused and no server started by a test running in parallel can take it (a port that a
     /// receiver used and closed could be reused by one, which then answered: seen in CI).
     public static func closedPort() async throws -> Int {
-        try reservedClosedPort.get()
+        try reservedClosedPort.get().port
     }
 
-    private static let reservedClosedPort: Result<Int, ReservedPortError> = {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return .failure(ReservedPortError(step: "socket", code: errno)) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
-            }
-        }
-        guard bound else { return .failure(ReservedPortError(step: "bind", code: errno)) }
-        // The descriptor stays open until the process ends: that is what keeps the port.
-        return .success(Int(UInt16(bigEndian: address.sin_port)))
-    }()
-}
-
-/// Why no closed port could be reserved.
-public struct ReservedPortError: Error, CustomStringConvertible {
-    public var step: String
-    public var code: Int32
-    public var description: String { "cannot reserve a closed loopback port: \(step) failed with errno \(code)" }
+    // Kept, and so never released, for as long as the test process runs.
+    private static let reservedClosedPort = Result { try RefusingPort() }
 }

@@ -216,6 +216,12 @@ struct NoiseControlAcceptanceTests {
             let error = try answer.json()["error"] as? [String: Any]
             #expect(error?["field"] as? String == field, "\(body)")
         }
+        // The reasons for a body that is not JSON, and for JSON that is not an object, are the ones the ingest API uses.
+        for (body, reason) in [("{not json", "malformed_json"), ("[1, 2]", "invalid_field")] {
+            let answer = try await harness.api { client in try await client.post("/api/v1/silences", body) }
+            #expect(answer.status == .badRequest, "\(body)")
+            #expect((try answer.json()["error"] as? [String: Any])?["reason"] as? String == reason, "\(body)")
+        }
         #expect(try await harness.runtime.store.silences(endingAfter: nil).isEmpty)
     }
 
