@@ -82,10 +82,12 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    private func report(_ command: String, _ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("tocsin \(command): \(message)\n".utf8))
-        return ExitCode(1)
-    }
+}
+
+/// A refused command: one line on standard error, exit status 1.
+func report(_ command: String, _ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("tocsin \(command): \(message)\n".utf8))
+    return ExitCode(1)
 }
 
 /// Where a password comes from: a file, or standard input.
@@ -132,10 +134,11 @@ struct PasswordOptions: ParsableArguments {
     }
 }
 
-func parseRole(_ text: String, allowIngest: Bool) throws -> AccessRole {
+/// The role named by `--role`; an unknown one is refused like any other refused change (exit 1, one line).
+func parseRole(_ text: String, allowIngest: Bool, command: String) throws -> AccessRole {
     let roles: [AccessRole] = allowIngest ? AccessRole.allCases : [.viewer, .editor, .admin]
     guard let role = AccessRole(rawValue: text), roles.contains(role) else {
-        throw ValidationError("unknown role '\(text)' (expected \(roles.map(\.rawValue).joined(separator: ", ")))")
+        throw report(command, "role: unknown role '\(text)' (expected \(roles.map(\.rawValue).joined(separator: ", ")))")
     }
     return role
 }
@@ -153,7 +156,7 @@ struct UserAdd: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let role = try parseRole(role, allowIngest: false)
+        let role = try parseRole(role, allowIngest: false, command: "user add")
         let secret = try password.read(for: name)
         try await store.withStore(command: "user add") { administration, _ in
             _ = try await administration.addUser(name: name, password: secret, role: role, actor: "cli")
@@ -228,7 +231,7 @@ struct TokenCreate: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let role = try parseRole(role, allowIngest: true)
+        let role = try parseRole(role, allowIngest: true, command: "token create")
         let (stored, token) = try await store.withStore(command: "token create") { administration, _ in
             try await administration.createToken(name: name, role: role, actor: "cli")
         }
