@@ -270,6 +270,55 @@ struct ManagedConfigurationTests {
         #expect(second.live.snapshot.routing.route(category: .nodes, severity: .error).integrations == ["ops-hook"])
     }
 
+    @Test("on PostgreSQL: a secret needs a configured key; two instances with it share sealed integrations and routing")
+    func postgresInstances() async throws {
+        let url = try TestPostgres.freshSchemaURL(prefix: "managed_config")
+        let storage = "storage:\n  postgres: \"\(url)\"\n"
+        // Without a key there is nowhere safe to keep one: storing a secret is refused, and nothing is stored.
+        let (keyless, _) = try await makeRuntime(yaml: storage + logFileYAML, name: "keyless")
+        try await keyless.application().test(.router) { client in
+            let refused = try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook"))
+            #expect(refused.status == .conflict, "\(refused.text)")
+            #expect((try refused.json()["error"] as? [String: Any])?["reason"] as? String == "secrets_key_required")
+        }
+        #expect(try await keyless.store.managedIntegrations().isEmpty)
+        await keyless.shutdown()
+
+        let keyFile = makeTemporaryDirectory("tocsin-key") + "/secrets.key"
+        try (SecretBox.generateKeyText() + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let yaml = storage + "server: {secrets_key_file: \"\(keyFile)\"}\n" + logFileYAML
+        let (first, _) = try await makeRuntime(yaml: yaml, name: "instance-a")
+        defer { Task { await first.shutdown() } }
+        let (second, _) = try await makeRuntime(yaml: yaml, name: "instance-b")
+        defer { Task { await second.shutdown() } }
+        try await first.application().test(.router) { client in
+            #expect(try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook")).status == .created)
+            let cell = try await client.execute(
+                uri: "/api/v1/routing/nodes/error",
+                method: .put,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"integrations":["ops-hook"],"override":true}"#)
+            )
+            #expect(cell.status == .ok)
+        }
+        let row = try #require(try await second.store.managedIntegrations().first)
+        #expect(!row.body.contains(Self.token))
+        #expect(row.body.contains("enc:v1:"))
+        try await second.live.checkForChanges()
+        let integration = try #require(second.live.snapshot.integration(named: "ops-hook"))
+        #expect(integration.settings["bearer_token"] == .string(Self.token))
+        #expect(second.dispatcher.integrationNames.contains("ops-hook"))
+        #expect(second.live.snapshot.routing.route(category: .nodes, severity: .error).integrations == ["ops-hook"])
+        // And back: a deletion on the second reaches the first.
+        try await second.application().test(.router) { client in
+            let deleted = try await client.execute(uri: "/api/v1/integrations/ops-hook", method: .delete)
+            #expect(deleted.status == .noContent, "\(deleted.text)")
+        }
+        try await first.live.checkForChanges()
+        #expect(first.live.snapshot.integration(named: "ops-hook") == nil)
+        #expect(!first.dispatcher.integrationNames.contains("ops-hook"))
+    }
+
     @Test("a secret that the key cannot open leaves the integration out, named with the reason, without a crash")
     func wrongKey() async throws {
         let (first, directory) = try await makeRuntime(yaml: logFileYAML)
