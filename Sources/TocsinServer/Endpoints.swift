@@ -30,11 +30,15 @@ public struct Endpoint: Sendable, Hashable {
     /// The router's pattern, with `{name}` parameters.
     public var path: String
     public var access: EndpointAccess
+    /// A console page, for people in a browser: a visitor without a credential is sent to the sign-in page (303)
+    /// instead of being answered 401, and a refused role gets an HTML 403 page.
+    public var isPage: Bool
 
-    public init(method: HTTPRequest.Method, path: String, access: EndpointAccess) {
+    public init(method: HTTPRequest.Method, path: String, access: EndpointAccess, isPage: Bool = false) {
         self.method = method
         self.path = path
         self.access = access
+        self.isPage = isPage
     }
 }
 
@@ -74,6 +78,28 @@ final class EndpointRegistrar {
         let authorizer = self.authorizer
         router.on(RouterPath(path), method: method) { request, context in
             let caller = try await authorizer.authorize(request, for: endpoint)
+            return try await handler(request, context, caller)
+        }
+    }
+
+    /// A console page (GET): authorized like every endpoint, but a refusal is answered by `refused` (a redirect to
+    /// the sign-in page, an HTML 403 page) instead of the API's JSON error.
+    func page(
+        _ path: String,
+        _ access: EndpointAccess,
+        refused: @escaping @Sendable (AccessRefusal, Request) async throws -> Response,
+        handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+    ) {
+        let endpoint = Endpoint(method: .get, path: path, access: access, isPage: true)
+        endpoints.append(endpoint)
+        let authorizer = self.authorizer
+        router.on(RouterPath(path), method: .get) { request, context in
+            let caller: Caller
+            do {
+                caller = try await authorizer.authorize(request, for: endpoint)
+            } catch let refusal as AccessRefusal {
+                return try await refused(refusal, request)
+            }
             return try await handler(request, context, caller)
         }
     }

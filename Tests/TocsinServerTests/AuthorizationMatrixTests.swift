@@ -33,6 +33,13 @@ struct AuthorizationMatrixTests {
         "PUT /api/v1/users/{name}": .admin,
         "DELETE /api/v1/users/{name}": .admin,
         "GET /api/v1/audit": .admin,
+        "GET /alerts": .viewer,
+        "GET /deliveries": .viewer,
+        "GET /integrations": .viewer,
+        "GET /routing": .viewer,
+        "GET /silences": .viewer,
+        "GET /audit": .admin,
+        "GET /login": .public,
     ]
 
     /// Endpoints that do not change state although their method could: everything else that is neither public
@@ -69,7 +76,9 @@ struct AuthorizationMatrixTests {
         }
     }
 
-    @Test("every endpoint: 401 without a credential unless public, 403 for a role it does not allow, else neither")
+    @Test(
+        "every endpoint: 401 without a credential unless public (a console page: 303 to the sign-in page), 403 for a role it does not allow, else neither"
+    )
     func matrix() async throws {
         let (runtime, _) = try await makeRuntime(yaml: authYAML())
         defer { Task { await runtime.shutdown() } }
@@ -94,23 +103,29 @@ struct AuthorizationMatrixTests {
                 let anonymous = try await call(nil)
                 if endpoint.access == .public {
                     #expect(anonymous.status != .unauthorized && anonymous.status != .forbidden, "\(key) is public: \(anonymous.status)")
+                } else if endpoint.isPage {
+                    // A person in a browser is sent to sign in, and brought back to the page afterwards.
+                    #expect(anonymous.status == .seeOther, "\(key) without a credential: \(anonymous.status)")
+                    #expect(anonymous.headers[.location] == "/login?next=" + path, "\(key)")
                 } else {
                     #expect(anonymous.status == .unauthorized, "\(key) without a credential: \(anonymous.status)")
                     #expect(anonymous.headers[.wwwAuthenticate] == "Bearer", "\(key)")
                 }
                 for role in AccessRole.allCases {
                     let response = try await call(tokens[role])
-                    if endpoint.access == .public {
-                        // A public endpoint may refine access itself (the console's pages answer their own 403
-                        // page), but a valid credential is never refused as missing.
-                        #expect(response.status != .unauthorized, "\(key) as \(role.rawValue): \(response.status)")
-                    } else if role.allows(endpoint.access) {
+                    if endpoint.access == .public || role.allows(endpoint.access) {
+                        // A page never sends a caller it lets in to the sign-in page (`GET /` is public and sends
+                        // everyone to /alerts).
+                        let sentToSignIn = response.headers[.location]?.hasPrefix("/login") == true
                         #expect(
-                            response.status != .unauthorized && response.status != .forbidden,
+                            response.status != .unauthorized && response.status != .forbidden && !sentToSignIn,
                             "\(key) as \(role.rawValue): \(response.status) \(response.text)"
                         )
                     } else {
                         #expect(response.status == .forbidden, "\(key) as \(role.rawValue): \(response.status)")
+                        if endpoint.isPage {
+                            #expect(response.headers[.contentType]?.hasPrefix("text/html") == true, "\(key) answers a 403 page")
+                        }
                     }
                 }
             }

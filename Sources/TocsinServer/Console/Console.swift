@@ -7,8 +7,8 @@ import TocsinCore
 import TocsinStore
 
 extension API {
-    /// The web console's pages and assets. Pages are registered `.public` because a visitor who is not signed in is
-    /// sent to the sign-in page rather than answered 401; each page identifies its caller itself (`ConsolePage`).
+    /// The web console's pages and assets. Each page is registered with the access it needs; a visitor who is not
+    /// signed in is sent to the sign-in page rather than answered 401 (`EndpointRegistrar.page`).
     func registerConsole(on endpoints: EndpointRegistrar) {
         endpoints.get("/", .public) { _, _, _ in ConsoleResponse.redirect(to: "/alerts") }
         endpoints.get("/login", .public) { request, _, _ in try await loginPage(request) }
@@ -38,21 +38,25 @@ extension API {
         render: @escaping @Sendable (Request, BasicRequestContext, ConsolePage) async throws -> Response
     ) {
         let accessControl = runtime.access
-        endpoints.get(path, .public) { request, context, _ in
-            guard let caller = try await accessControl.identify(request) else {
-                return ConsoleResponse.redirect(to: "/login?next=" + ConsoleResponse.queryEscaped(request.uri.path))
-            }
-            let page = ConsolePage(caller: caller, path: request.uri.path)
-            if let role = caller.role, !role.allows(access) {
-                return page.render(
+        endpoints.page(
+            path,
+            access,
+            refused: { refusal, request in
+                // A bad CSRF token cannot happen on a GET: what is left is no credential, or the wrong role.
+                guard refusal.status == .forbidden, let caller = try await accessControl.identify(request), let role = caller.role else {
+                    return ConsoleResponse.redirect(to: "/login?next=" + ConsoleResponse.queryEscaped(request.uri.path))
+                }
+                return ConsolePage(caller: caller, path: request.uri.path).render(
                     "message",
                     title: "Not allowed",
                     values: ["heading": "Not allowed", "message": "Your role (\(role.rawValue)) may not see this page."],
                     status: .forbidden
                 )
+            },
+            handler: { request, context, caller in
+                try await render(request, context, ConsolePage(caller: caller, path: request.uri.path))
             }
-            return try await render(request, context, page)
-        }
+        )
     }
 
     func loginPage(_ request: Request) async throws -> Response {
