@@ -379,11 +379,7 @@ struct API: Sendable {
 
     func metrics() async throws -> Response {
         if let counts = try? await runtime.store.outboxCounts() {
-            for integration in runtime.configuration.integrations {
-                for status in DeliveryStatus.allCases {
-                    runtime.metrics.outboxDepth(integration: integration.name, status: status, count: counts[integration.name]?[status] ?? 0)
-                }
-            }
+            runtime.metrics.outboxDepths(counts, integrations: runtime.live.snapshot.integrations.map(\.name))
         }
         return JSONResponse.text(runtime.metrics.registry.emitToString(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }

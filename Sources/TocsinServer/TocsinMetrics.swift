@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Prometheus
 import TocsinCore
 
@@ -6,6 +7,8 @@ import TocsinCore
 /// never share counts.
 public final class TocsinMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    /// Integrations whose outbox gauges have been set: one that later disappears is set to 0, not left stale.
+    private let outboxIntegrations = NIOLockedValueBox<Set<String>>([])
 
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "tocsin", metricName: name, unitName: "", helpText: help)
@@ -119,7 +122,23 @@ public final class TocsinMetrics: Sendable {
         ).increment()
     }
 
-    func outboxDepth(integration: String, status: DeliveryStatus, count: Int) {
+    /// Sets the outbox gauges from the store's counts: for every integration in force (file-defined or managed),
+    /// every integration that still has deliveries (one deleted with deliveries pending), and every one reported
+    /// before.
+    func outboxDepths(_ counts: [String: [DeliveryStatus: Int]], integrations: [String]) {
+        let names = outboxIntegrations.withLockedValue { reported in
+            reported.formUnion(integrations)
+            reported.formUnion(counts.keys)
+            return reported
+        }
+        for name in names {
+            for status in DeliveryStatus.allCases {
+                outboxDepth(integration: name, status: status, count: counts[name]?[status] ?? 0)
+            }
+        }
+    }
+
+    private func outboxDepth(integration: String, status: DeliveryStatus, count: Int) {
         registry.makeGauge(
             descriptor: Self.descriptor("outbox_deliveries", "Deliveries in the outbox, by integration and status."),
             labels: [("integration", integration), ("status", status.rawValue)]

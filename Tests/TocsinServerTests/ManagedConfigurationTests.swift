@@ -237,11 +237,21 @@ struct ManagedConfigurationTests {
                 body: ByteBuffer(string: #"{"integrations":["ops-hook"]}"#)
             )
             #expect(cell.status == .ok)
+            #expect(try await client.post("/api/v1/events", Self.backupWarning).status == .accepted)
+            /// The outbox gauge of one integration, summed over the delivery statuses.
+            func outboxGauge(_ name: String) async throws -> Double {
+                let text = try await client.get("/metrics").text
+                return text.split(separator: "\n").filter { $0.hasPrefix("tocsin_outbox_deliveries{integration=\"\(name)\",") }
+                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+            }
+            #expect(try await outboxGauge("ops-hook") == 1, "a managed integration's outbox is measured")
             let deleted = try await client.execute(uri: "/api/v1/integrations/ops-hook", method: .delete)
             #expect(deleted.status == .noContent)
             #expect(try await client.get("/api/v1/integrations/ops-hook").status == .notFound)
             #expect(!runtime.dispatcher.integrationNames.contains("ops-hook"))
             #expect(runtime.live.snapshot.routing.route(category: .backups, severity: .warning).integrations == ["alert-log"])
+            // Its delivery stays in the outbox (documented), and stays visible there.
+            #expect(try await outboxGauge("ops-hook") == 1)
         }
         #expect(try await runtime.store.auditLog(before: nil, limit: 1).first?.action == "integration.delete")
     }
