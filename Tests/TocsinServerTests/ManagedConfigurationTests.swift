@@ -256,12 +256,9 @@ struct ManagedConfigurationTests {
         #expect(try await runtime.store.auditLog(before: nil, limit: 1).first?.action == "integration.delete")
     }
 
-    @Test("another instance on the same database picks the change up at its version check")
-    func secondInstance() async throws {
-        let (first, directory) = try await makeRuntime(yaml: logFileYAML)
-        defer { Task { await first.shutdown() } }
-        let (second, _) = try await makeRuntime(yaml: logFileYAML, directory: directory)
-        defer { Task { await second.shutdown() } }
+    /// Makes the hook and routes nodes/error to it through `first`; `second` has neither until its version check,
+    /// then both, with the secret readable.
+    func expectChangeTravels(from first: TocsinRuntime, to second: TocsinRuntime) async throws {
         try await first.application().test(.router) { client in
             #expect(try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook")).status == .created)
             let cell = try await client.execute(
@@ -278,6 +275,15 @@ struct ManagedConfigurationTests {
         #expect(integration.settings["bearer_token"] == .string(Self.token))
         #expect(second.dispatcher.integrationNames.contains("ops-hook"))
         #expect(second.live.snapshot.routing.route(category: .nodes, severity: .error).integrations == ["ops-hook"])
+    }
+
+    @Test("another instance on the same database picks the change up at its version check")
+    func secondInstance() async throws {
+        let (first, directory) = try await makeRuntime(yaml: logFileYAML)
+        defer { Task { await first.shutdown() } }
+        let (second, _) = try await makeRuntime(yaml: logFileYAML, directory: directory)
+        defer { Task { await second.shutdown() } }
+        try await expectChangeTravels(from: first, to: second)
     }
 
     @Test("on PostgreSQL: a secret needs a configured key; two instances with it share sealed integrations and routing")
@@ -301,24 +307,10 @@ struct ManagedConfigurationTests {
         defer { Task { await first.shutdown() } }
         let (second, _) = try await makeRuntime(yaml: yaml, name: "instance-b")
         defer { Task { await second.shutdown() } }
-        try await first.application().test(.router) { client in
-            #expect(try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook")).status == .created)
-            let cell = try await client.execute(
-                uri: "/api/v1/routing/nodes/error",
-                method: .put,
-                headers: [.contentType: "application/json"],
-                body: ByteBuffer(string: #"{"integrations":["ops-hook"],"override":true}"#)
-            )
-            #expect(cell.status == .ok)
-        }
+        try await expectChangeTravels(from: first, to: second)
         let row = try #require(try await second.store.managedIntegrations().first)
         #expect(!row.body.contains(Self.token))
         #expect(row.body.contains("enc:v1:"))
-        try await second.live.checkForChanges()
-        let integration = try #require(second.live.snapshot.integration(named: "ops-hook"))
-        #expect(integration.settings["bearer_token"] == .string(Self.token))
-        #expect(second.dispatcher.integrationNames.contains("ops-hook"))
-        #expect(second.live.snapshot.routing.route(category: .nodes, severity: .error).integrations == ["ops-hook"])
         // And back: a deletion on the second reaches the first.
         try await second.application().test(.router) { client in
             let deleted = try await client.execute(uri: "/api/v1/integrations/ops-hook", method: .delete)
