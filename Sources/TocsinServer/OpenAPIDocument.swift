@@ -808,10 +808,12 @@ enum OpenAPIDocument {
                       properties:
                         integrations:
                           type: array
+                          description: Names of integrations in force.
                           items:
                             type: string
                         override:
                           type: boolean
+                      additionalProperties: false
               responses:
                 "200":
                   description: Set and in force; the whole matrix.
@@ -970,6 +972,10 @@ enum OpenAPIDocument {
                       properties:
                         name:
                           type: string
+                          description: What the token is for; 1 to 100 characters after trimming, no control characters.
+                          minLength: 1
+                          maxLength: 100
+                          pattern: "^ *[!-~][ -~]*$"
                         role:
                           $ref: "#/components/schemas/Role"
               responses:
@@ -1047,11 +1053,11 @@ enum OpenAPIDocument {
                       required: [name, password, role]
                       properties:
                         name:
-                          type: string
+                          $ref: "#/components/schemas/UserName"
                         password:
-                          type: string
+                          $ref: "#/components/schemas/Password"
                         role:
-                          $ref: "#/components/schemas/Role"
+                          $ref: "#/components/schemas/UserRole"
               responses:
                 "201":
                   description: Added.
@@ -1083,11 +1089,12 @@ enum OpenAPIDocument {
                   application/json:
                     schema:
                       type: object
+                      minProperties: 1
                       properties:
                         password:
-                          type: string
+                          $ref: "#/components/schemas/Password"
                         role:
-                          $ref: "#/components/schemas/Role"
+                          $ref: "#/components/schemas/UserRole"
                       additionalProperties: false
               responses:
                 "200":
@@ -1375,12 +1382,13 @@ enum OpenAPIDocument {
               description: global, or a category.
               schema:
                 type: string
+                enum: [global, metrics, backups, service_checks, nodes, commands, repairs, rolling_restart, cluster]
             RoutingSeverity:
               name: severity
               in: path
               required: true
               schema:
-                type: string
+                $ref: "#/components/schemas/Severity"
             IntegrationName:
               name: name
               in: path
@@ -1927,6 +1935,17 @@ enum OpenAPIDocument {
             Role:
               type: string
               enum: [ingest, viewer, editor, admin]
+            UserRole:
+              description: A user's role; ingest is for tokens only.
+              type: string
+              enum: [viewer, editor, admin]
+            UserName:
+              type: string
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+            Password:
+              type: string
+              minLength: 12
+              maxLength: 1024
             SessionInfo:
               type: object
               required: [subject, authenticationRequired]
