@@ -154,9 +154,8 @@ public final class AccessControl: RequestAuthorizer {
 
     /// A new session for `name`, when `password` is theirs.
     func signIn(name: String, password: Secret) async throws -> (StoredSession, cookie: Secret) {
-        if let wait = throttle.withLockedValue({ $0.waitBeforeAttempt(name: name, now: clock()) }) {
-            let seconds = Int(wait.rounded(.up))
-            logger.warning("sign-in refused without a password check: too many failures for this name", metadata: ["name": "\(name)"])
+        if let wait = throttle.withLockedValue({ $0.startAttempt(name: name, now: clock()) }) {
+            let seconds = max(1, Int(wait.rounded(.up)))
             var refusal = AccessRefusal(
                 status: .tooManyRequests,
                 reason: "too_many_attempts",
@@ -165,20 +164,29 @@ public final class AccessControl: RequestAuthorizer {
             refusal.retryAfterSeconds = seconds
             throw refusal
         }
-        let user = try await store.user(named: name)
-        let matches = await PasswordWork.run {
-            guard let user else {
-                PasswordHasher.standard.burnOneCheck()
-                return false
+        let matched: StoredUser?
+        do {
+            let user = try await store.user(named: name)
+            let matches = await PasswordWork.run {
+                guard let user else {
+                    PasswordHasher.standard.burnOneCheck()
+                    return false
+                }
+                return PasswordHasher.verify(password, against: user.passwordHash)
             }
-            return PasswordHasher.verify(password, against: user.passwordHash)
+            matched = matches ? user : nil
+        } catch {
+            // The attempt ends without a verdict: it must not hold its place in the count.
+            throttle.withLockedValue { $0.cancelAttempt(name: name) }
+            throw error
         }
-        guard let user, matches else {
-            // Unknown names count too: otherwise the refusals would tell which names exist.
-            throttle.withLockedValue { $0.recordFailure(name: name, now: clock()) }
-            throw Self.signInRefused
+        // Unknown names count too: otherwise the refusals would tell which names exist.
+        let nowBlocked = throttle.withLockedValue { $0.finishAttempt(name: name, succeeded: matched != nil, now: clock()) }
+        if nowBlocked {
+            // Once per blocked name, not per refused attempt: refusals cost nothing and could flood the log.
+            logger.warning("password sign-ins for a name are refused for a while after repeated failures", metadata: ["name": "\(name)"])
         }
-        throttle.withLockedValue { $0.recordSuccess(name: name) }
+        guard let user = matched else { throw Self.signInRefused }
         return try await openSession(subject: "user:\(user.name)", role: user.role)
     }
 

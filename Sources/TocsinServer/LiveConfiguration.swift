@@ -229,7 +229,18 @@ public final class LiveConfiguration: Service, Sendable {
             return .failure(error)
         }
         switch parse(item) {
-        case .success(let integration): return .success(integration)
+        case .success(let integration):
+            // Checked again at every load: a row stored before the limits, or by an instance with looser ones, is
+            // not put in force.
+            let refused = file.server.managedIntegrations.problems(for: integration)
+            guard refused.isEmpty else {
+                return .failure(
+                    SecretBoxError(
+                        "integration '\(row.name)' is refused by server.managed_integrations: \(refused.map(\.description).joined(separator: "; "))"
+                    )
+                )
+            }
+            return .success(integration)
         case .failure(let error):
             return .failure(
                 SecretBoxError("integration '\(row.name)' no longer passes the checks: \(error.problems.map(\.description).joined(separator: "; "))")

@@ -974,8 +974,6 @@ enum OpenAPIDocument {
                           type: string
                           description: What the token is for; 1 to 100 characters after trimming, no control characters.
                           minLength: 1
-                          maxLength: 100
-                          pattern: "^ *[!-~][ -~]*$"
                         role:
                           $ref: "#/components/schemas/Role"
               responses:

@@ -7,7 +7,7 @@ import TocsinCore
 /// never share counts.
 public final class TocsinMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    /// Integrations whose outbox gauges have been set: one that later disappears is set to 0, not left stale.
+    /// Integrations whose outbox gauges were set at the last scrape: one that disappears is set to 0, not left stale.
     private let outboxIntegrations = NIOLockedValueBox<Set<String>>([])
 
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -122,14 +122,14 @@ public final class TocsinMetrics: Sendable {
         ).increment()
     }
 
-    /// Sets the outbox gauges from the store's counts: for every integration in force (file-defined or managed),
-    /// every integration that still has deliveries (one deleted with deliveries pending), and every one reported
-    /// before.
+    /// Sets the outbox gauges from the store's counts: for every integration in force (file-defined or managed) and
+    /// every integration that still has deliveries (one deleted with deliveries pending). One reported before and
+    /// now neither is set to 0 once, then left out.
     func outboxDepths(_ counts: [String: [DeliveryStatus: Int]], integrations: [String]) {
         let names = outboxIntegrations.withLockedValue { reported in
-            reported.formUnion(integrations)
-            reported.formUnion(counts.keys)
-            return reported
+            let current = Set(integrations).union(counts.keys)
+            defer { reported = current }
+            return current.union(reported)
         }
         for name in names {
             for status in DeliveryStatus.allCases {

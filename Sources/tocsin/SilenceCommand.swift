@@ -220,15 +220,21 @@ struct ServerOptions: ParsableArguments {
         get throws {
             if let tokenFile {
                 guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                    throw ValidationError("--token-file: cannot read \(tokenFile)")
+                    throw Self.refuse("--token-file: cannot read \(tokenFile)")
                 }
-                let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                guard !line.isEmpty else { throw ValidationError("--token-file: \(tokenFile) is empty") }
+                let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                guard !line.isEmpty else { throw Self.refuse("--token-file: the first line of \(tokenFile) is empty") }
                 return Secret(line)
             }
             let variable = ProcessInfo.processInfo.environment["TOCSIN_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             return variable.isEmpty ? nil : Secret(variable)
         }
+    }
+
+    /// A refusal worded like the API's: `error: …` on standard error, exit status 1.
+    private static func refuse(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        return ExitCode(1)
     }
 
     var baseURL: String {

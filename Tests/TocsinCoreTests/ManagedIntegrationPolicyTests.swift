@@ -33,15 +33,20 @@ struct ManagedIntegrationPolicyTests {
     }
 
     @Test(
-        "a log file path is allowed only inside the directory, after . and .. are resolved",
+        "a log file path is allowed only as an absolute, plain path of a file inside the directory",
         arguments: [
             ("/var/lib/tocsin/logs/alerts.log", true),
             ("/var/lib/tocsin/logs/team/a/alerts.log", true),
-            ("/var/lib/tocsin/logs/./alerts.log", true),
+            ("/var/lib/tocsin/logs//alerts.log", true),
+            ("/var/lib/tocsin/logs/./alerts.log", false),
             ("/var/lib/tocsin/logs", false),
             ("/var/lib/tocsin/logs/", false),
+            ("/var/lib/tocsin/logs/team/", false),
             ("/var/lib/tocsin/logs/../tocsin.db", false),
+            ("/var/lib/tocsin/logs/team/../../tocsin.db", false),
             ("/var/lib/tocsin/logs-other/alerts.log", false),
+            ("/var/lib/tocsin/logs/a\u{0}/../../../etc/x", false),
+            ("/var/lib/tocsin/logs/line\nbreak.log", false),
             ("/etc/cron.d/tocsin", false),
             ("logs/alerts.log", false),
         ]
@@ -54,6 +59,15 @@ struct ManagedIntegrationPolicyTests {
             #expect(problems.map(\.path) == ["path"])
             #expect(problems.first?.message.contains("/var/lib/tocsin/logs/made.log") == true, "\(problems)")
         }
+    }
+
+    @Test("a path that is not a string, or that matches the directory only as Unicode text, is refused")
+    func oddPaths() {
+        let policy = ManagedIntegrationPolicy(logDirectory: "/srv/caf\u{E9}")
+        #expect(policy.problems(for: integration("log_file", ["path": .number(123)])).map(\.path) == ["path"])
+        #expect(policy.problems(for: integration("log_file", ["path": .string("/srv/caf\u{E9}/a.log")])).isEmpty)
+        // The same characters in decomposed form are other bytes: another directory on disk.
+        #expect(policy.problems(for: integration("log_file", ["path": .string("/srv/cafe\u{301}/a.log")])).map(\.path) == ["path"])
     }
 
     @Test("CloudWatch without keys only when the server's credentials are allowed; other types are not affected")

@@ -219,8 +219,8 @@ struct SilenceCommandTests {
             #expect(try await server.runtime.store.silences(endingAfter: nil).contains { $0.id.lowercased() == id.lowercased() })
 
             let missing = try await tocsin(["silence", "list", "--token-file", tokenFile + ".missing"], environment: environment)
-            #expect(missing.status != 0)
-            #expect(missing.lines.contains { $0.contains("--token-file: cannot read") }, "\(missing.lines)")
+            #expect(missing.status == 1)
+            #expect(missing.lines == ["error: --token-file: cannot read \(tokenFile).missing"], "\(missing.lines)")
             for output in [anonymous, listed, refused, wrong, added, missing] {
                 #expect(!output.lines.joined().contains(viewer) && !output.lines.joined().contains(editor), "a token was printed")
             }

@@ -154,6 +154,19 @@ struct AccessControlTests {
             )
             clock.advance(by: .seconds(600))
             _ = try await client.signIn(right)
+
+            // Twenty wrong passwords sent at once: five are checked, the others are refused before any check.
+            _ = try await runtime.administration.addUser(name: "dave", password: Secret(password), role: .viewer, actor: "cli")
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await client.send(.post, "/api/v1/session", headers: json, body: #"{"name": "dave", "password": "a wrong guess"}"#).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 15, "\(statuses)")
         }
     }
 

@@ -179,6 +179,26 @@ struct ManagedConfigurationTests {
         }
     }
 
+    @Test("a stored log file outside the limits in force at load is not put in force, and says why")
+    func limitsAtLoad() async throws {
+        let root = makeTemporaryDirectory("tocsin-managed-root")
+        let loose = "server: {managed_integrations: {log_directory: \"\(root)\"}}\n" + logFileYAML
+        let (first, directory) = try await makeRuntime(yaml: loose)
+        try await first.application().test(.router) { client in
+            let made = try await client.post("/api/v1/integrations", #"{"name":"l","type":"log_file","path":"\#(root)/other/alerts.log"}"#)
+            #expect(made.status == .created, "\(made.text)")
+        }
+        await first.shutdown()
+        // The same database, read by a server whose limits are stricter (or by another instance of a fleet).
+        let strict = "server: {managed_integrations: {log_directory: \"\(root)/logs\"}}\n" + logFileYAML
+        let (second, _) = try await makeRuntime(yaml: strict, directory: directory)
+        defer { Task { await second.shutdown() } }
+        #expect(second.live.snapshot.integration(named: "l") == nil)
+        #expect(!second.dispatcher.integrationNames.contains("l"))
+        let problem = try #require(second.live.snapshot.unavailable["l"])
+        #expect(problem.contains("server.managed_integrations"), "\(problem)")
+    }
+
     @Test("file-defined integrations and cells are read-only; unknown names, categories and severities are refused")
     func readOnlyAndRefusals() async throws {
         let (runtime, _) = try await makeRuntime(yaml: logFileYAML)
@@ -292,12 +312,17 @@ struct ManagedConfigurationTests {
         let storage = "storage:\n  postgres: \"\(url)\"\n"
         // Without a key there is nowhere safe to keep one: storing a secret is refused, and nothing is stored.
         let (keyless, _) = try await makeRuntime(yaml: storage + logFileYAML, name: "keyless")
-        try await keyless.application().test(.router) { client in
-            let refused = try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook"))
-            #expect(refused.status == .conflict, "\(refused.text)")
-            #expect((try refused.json()["error"] as? [String: Any])?["reason"] as? String == "secrets_key_required")
+        do {
+            try await keyless.application().test(.router) { client in
+                let refused = try await client.post("/api/v1/integrations", Self.hook("http://127.0.0.1:9/hook"))
+                #expect(refused.status == .conflict, "\(refused.text)")
+                #expect((try refused.json()["error"] as? [String: Any])?["reason"] as? String == "secrets_key_required")
+            }
+            #expect(try await keyless.store.managedIntegrations().isEmpty)
+        } catch {
+            await keyless.shutdown()
+            throw error
         }
-        #expect(try await keyless.store.managedIntegrations().isEmpty)
         await keyless.shutdown()
 
         let keyFile = makeTemporaryDirectory("tocsin-key") + "/secrets.key"

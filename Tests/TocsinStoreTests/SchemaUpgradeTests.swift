@@ -21,7 +21,7 @@ struct SchemaUpgradeTests {
 
     /// Runs a Python script to its end. Its output goes to a file, not a pipe: reading a pipe to its end can be
     /// interrupted by another child's exit signal.
-    static func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func python(_ script: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("python-\(UUID().uuidString).out").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
@@ -31,8 +31,16 @@ struct SchemaUpgradeTests {
         process.arguments = ["python3", "-c", script] + arguments
         process.standardOutput = output
         process.standardError = output
-        try process.run()
-        process.waitUntilExit()
+        // Waits for the exit without holding a thread of the test's concurrency pool.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         try output.close()
         return (process.terminationStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
@@ -43,7 +51,7 @@ struct SchemaUpgradeTests {
             try await withOpenStore(location) { store in
                 try await store.setValue("C123/1503435956.000247", integration: "slack-bot", key: "alert/fp-1", now: storeT0)
             }
-            let downgrade = try Self.python(Self.downgradeToSchema4, [location.sqlitePath])
+            let downgrade = try await Self.python(Self.downgradeToSchema4, [location.sqlitePath])
             try #require(downgrade.status == 0, "python3 could not make a schema-4 file: \(downgrade.output)")
             try await withOpenStore(location, migrate: false) { old in
                 let version = try await old.schemaVersion()

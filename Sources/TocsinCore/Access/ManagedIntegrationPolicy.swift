@@ -27,16 +27,15 @@ public struct ManagedIntegrationPolicy: Sendable, Hashable {
     public func problems(for integration: IntegrationConfig) -> [ConfigProblem] {
         switch integration.type {
         case "log_file":
-            guard case .string(let path)? = integration.settings["path"] else { return [] }
+            guard let value = integration.settings["path"] else { return [] }
             let directory = Self.absolute(logDirectory)
-            let file = Self.absolute(path)
-            guard path.hasPrefix("/"), file.hasPrefix(directory + "/") else {
+            guard case .string(let path) = value, Self.isPlainPath(path, inside: directory) else {
                 return [
                     ConfigProblem(
                         path: "path",
                         message:
                             "an integration made through the API writes inside \(directory) only (server.managed_integrations.log_directory); "
-                            + "give an absolute path there, such as \(directory)/\(integration.name).log"
+                            + "give an absolute path there, without . or .. parts, such as \(directory)/\(integration.name).log"
                     )
                 ]
             }
@@ -54,6 +53,18 @@ public struct ManagedIntegrationPolicy: Sendable, Hashable {
         default:
             return []
         }
+    }
+
+    /// Whether `path` names a file below `directory`, as the sink will open it: absolute, no control characters (a
+    /// NUL would cut the path short at the system call), no `.` or `..` parts, and `directory` as a prefix of its
+    /// bytes (not of its characters: Unicode equivalence must not let a different directory pass).
+    static func isPlainPath(_ path: String, inside directory: String) -> Bool {
+        guard path.hasPrefix("/"), !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return false }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !parts.contains(where: { $0 == "." || $0 == ".." }), parts.last?.isEmpty == false else { return false }
+        let prefix = Array((directory == "/" ? "/" : directory + "/").utf8)
+        let bytes = Array(path.utf8)
+        return bytes.count > prefix.count && bytes.starts(with: prefix)
     }
 
     /// `path` made absolute against the working directory, with `.` and `..` resolved, so that `..` cannot lead out

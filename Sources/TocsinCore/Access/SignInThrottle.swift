@@ -4,16 +4,29 @@ import Foundation
 /// refused, without checking the password, until the oldest of those failures is older than `window`.
 ///
 /// It slows down guessing a password online; the slow password hash alone would allow some ten guesses a second.
+/// An attempt counts from the moment it starts (`startAttempt`), not only once its password check has failed: a burst
+/// of attempts sent at once cannot all get past the count while their checks wait in line.
+///
 /// It is kept per name, not per client address: behind a reverse proxy every client has the proxy's address. The
 /// price is that someone who keeps failing for a name keeps its owner from signing in by password; API tokens still
 /// work then, and a successful sign-in is never needed to stop it, only time.
 public struct SignInThrottle: Sendable {
     public let maxFailures: Int
     public let window: TimeInterval
-    /// Names tracked at most: a flood of made-up names cannot grow the table without bound.
+    /// Names tracked at most: a flood of made-up names cannot grow the table without bound. When it is full, the
+    /// name whose last failure is oldest is forgotten; filling it takes one slow password check per name.
     public let capacity: Int
-    /// Failure times per name (case-folded), oldest first, each list at most `maxFailures` long.
-    private var failures: [String: [Date]] = [:]
+
+    private struct Record: Sendable {
+        /// Failure times, oldest first, at most `maxFailures`.
+        var failures: [Date] = []
+        /// Attempts started and not yet finished.
+        var inFlight = 0
+        var lastActivity: Date
+    }
+
+    /// By the exact name: user names are compared exactly everywhere else too.
+    private var records: [String: Record] = [:]
 
     public init(maxFailures: Int = 5, window: Duration = .seconds(15 * 60), capacity: Int = 10_000) {
         self.maxFailures = max(1, maxFailures)
@@ -21,37 +34,64 @@ public struct SignInThrottle: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// How long `name` must wait before its next attempt; `nil` when it may try now.
-    public func waitBeforeAttempt(name: String, now: Date) -> TimeInterval? {
-        guard let times = failures[Self.key(name)], times.count >= maxFailures, let oldest = times.first else { return nil }
-        let wait = oldest.addingTimeInterval(window).timeIntervalSince(now)
-        return wait > 0 ? wait : nil
+    /// Starts an attempt for `name`: nil when it may go on (it then counts until `finishAttempt`), else how long to
+    /// wait before trying again.
+    public mutating func startAttempt(name: String, now: Date) -> TimeInterval? {
+        var record = records[name] ?? Record(lastActivity: now)
+        record.failures.removeAll { now.timeIntervalSince($0) >= window }
+        if record.failures.count >= maxFailures, let oldest = record.failures.first {
+            return oldest.addingTimeInterval(window).timeIntervalSince(now)
+        }
+        if record.failures.count + record.inFlight >= maxFailures {
+            // Taken by attempts still being checked: their outcome decides, within a second or so.
+            return 1
+        }
+        record.inFlight += 1
+        record.lastActivity = now
+        store(record, for: name, now: now)
+        return nil
     }
 
-    public mutating func recordFailure(name: String, now: Date) {
-        let key = Self.key(name)
-        var times = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }
-        times.append(now)
-        if times.count > maxFailures { times.removeFirst(times.count - maxFailures) }
-        if failures[key] == nil, failures.count >= capacity { forgetExpired(now: now) }
-        if failures[key] == nil, failures.count >= capacity, let evicted = oldestName() { failures[evicted] = nil }
-        failures[key] = times
+    /// Ends an attempt `startAttempt` let through. A failure counts for `window`; a success clears the name's
+    /// failures. Answers whether this failure made the name blocked (for a single log line).
+    @discardableResult
+    public mutating func finishAttempt(name: String, succeeded: Bool, now: Date) -> Bool {
+        guard var record = records[name] else { return false }
+        record.inFlight = max(0, record.inFlight - 1)
+        record.lastActivity = now
+        if succeeded {
+            record.failures = []
+        } else {
+            record.failures.removeAll { now.timeIntervalSince($0) >= window }
+            record.failures.append(now)
+            if record.failures.count > maxFailures { record.failures.removeFirst(record.failures.count - maxFailures) }
+        }
+        if record.failures.isEmpty && record.inFlight == 0 {
+            records[name] = nil
+        } else {
+            records[name] = record
+        }
+        return !succeeded && record.failures.count == maxFailures
     }
 
-    /// A correct password clears the name's failures.
-    public mutating func recordSuccess(name: String) {
-        failures[Self.key(name)] = nil
+    /// Ends an attempt that reached no verdict (the database failed): it stops counting, and changes nothing else.
+    public mutating func cancelAttempt(name: String) {
+        guard var record = records[name] else { return }
+        record.inFlight = max(0, record.inFlight - 1)
+        records[name] = record.failures.isEmpty && record.inFlight == 0 ? nil : record
     }
 
-    public var trackedNames: Int { failures.count }
+    public var trackedNames: Int { records.count }
 
-    private mutating func forgetExpired(now: Date) {
-        failures = failures.filter { _, times in times.last.map { now.timeIntervalSince($0) < window } ?? false }
+    private mutating func store(_ record: Record, for name: String, now: Date) {
+        if records[name] == nil, records.count >= capacity {
+            records = records.filter { _, record in record.inFlight > 0 || now.timeIntervalSince(record.lastActivity) < window }
+            if records.count >= capacity,
+                let stalest = records.filter({ $0.value.inFlight == 0 }).min(by: { $0.value.lastActivity < $1.value.lastActivity })?.key
+            {
+                records[stalest] = nil
+            }
+        }
+        records[name] = record
     }
-
-    private func oldestName() -> String? {
-        failures.min { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }?.key
-    }
-
-    private static func key(_ name: String) -> String { name.lowercased() }
 }
