@@ -46,10 +46,19 @@ public struct ServerSettings: Sendable, Hashable {
     public var auth: AuthSettings = AuthSettings()
     /// `server.managed_integrations`: what integrations made through the API may reach on this machine.
     public var managedIntegrations = ManagedIntegrationPolicy(
-        logDirectory: ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: "./tocsin-data")
+        logDirectory: ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: ServerSettings.defaultDataDirectory)
     )
 
+    /// Where the SQLite database, its secrets key and the default log files go when neither `--data-dir` nor the file
+    /// says otherwise.
+    public static let defaultDataDirectory = "./tocsin-data"
+
     public init() {}
+
+    /// The defaults, with the paths that depend on the data directory under `dataDirectory`.
+    public init(dataDirectory: String) {
+        managedIntegrations.logDirectory = ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: dataDirectory)
+    }
 
     /// Whether the listen address is reachable from this machine only.
     public var listensOnLoopbackOnly: Bool {
@@ -193,10 +202,8 @@ public struct TocsinConfiguration: Sendable, Hashable {
             ],
             path: "integrations[0]"
         )
-        var server = ServerSettings()
-        server.managedIntegrations.logDirectory = ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: dataDirectory)
         return TocsinConfiguration(
-            server: server,
+            server: ServerSettings(dataDirectory: dataDirectory),
             storage: StorageSettings(sqlitePath: dataDirectory + "/tocsin.db"),
             integrations: [logFile],
             routing: RoutingMatrix(defaultRoute: ["alert-log"])

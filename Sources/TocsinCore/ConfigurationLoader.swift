@@ -21,7 +21,7 @@ public struct ConfigurationLoader: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
         knownIntegrationTypes: Set<String>,
-        dataDirectory: String = "./tocsin-data"
+        dataDirectory: String = ServerSettings.defaultDataDirectory
     ) {
         self.environment = environment
         self.readFile = readFile
@@ -92,8 +92,7 @@ public struct ConfigurationLoader: Sendable {
     // MARK: sections
 
     private func parseServer(_ value: JSONValue?, problems: inout [ConfigProblem]) -> ServerSettings {
-        var settings = ServerSettings()
-        settings.managedIntegrations.logDirectory = ManagedIntegrationPolicy.defaultLogDirectory(dataDirectory: dataDirectory)
+        var settings = ServerSettings(dataDirectory: dataDirectory)
         guard let object = ConfigValue.mapping(value, at: "server", problems: &problems) else { return settings }
         for (key, item) in object.sorted(by: { $0.key < $1.key }) {
             let path = "server.\(key)"

@@ -146,7 +146,7 @@ public enum SinkRegistry {
     /// A loader that knows every sink type and what each carries.
     public static func configurationLoader(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        dataDirectory: String = "./tocsin-data"
+        dataDirectory: String = ServerSettings.defaultDataDirectory
     ) -> ConfigurationLoader {
         var loader = ConfigurationLoader(environment: environment, knownIntegrationTypes: types, dataDirectory: dataDirectory)
         loader.sourceSupport = sourceSupport

@@ -20,7 +20,7 @@ struct Tocsin: AsyncParsableCommand {
 
 /// Loads the configuration file, or the built-in default when there is none.
 func loadConfiguration(path: String?, dataDirectory: String?) throws -> TocsinConfiguration {
-    let directory = dataDirectory ?? "./tocsin-data"
+    let directory = dataDirectory ?? ServerSettings.defaultDataDirectory
     guard let path else { return .builtInDefault(dataDirectory: directory) }
     let text: String
     do {
