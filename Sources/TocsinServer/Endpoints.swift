@@ -67,41 +67,44 @@ final class EndpointRegistrar {
         self.authorizer = authorizer
     }
 
+    /// Registers a route behind the authorizer. `refused`, when given, answers an access refusal instead of the API's
+    /// JSON error (a console page's redirect to sign in, its HTML 403 page).
+    func add(
+        _ endpoint: Endpoint,
+        refused: (@Sendable (AccessRefusal, Request) async throws -> Response)? = nil,
+        handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+    ) {
+        endpoints.append(endpoint)
+        let authorizer = self.authorizer
+        router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+            let caller: Caller
+            do {
+                caller = try await authorizer.authorize(request, for: endpoint)
+            } catch let refusal as AccessRefusal {
+                guard let refused else { throw refusal }
+                return try await refused(refusal, request)
+            }
+            return try await handler(request, context, caller)
+        }
+    }
+
     func add(
         _ method: HTTPRequest.Method,
         _ path: String,
         _ access: EndpointAccess,
         handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
     ) {
-        let endpoint = Endpoint(method: method, path: path, access: access)
-        endpoints.append(endpoint)
-        let authorizer = self.authorizer
-        router.on(RouterPath(path), method: method) { request, context in
-            let caller = try await authorizer.authorize(request, for: endpoint)
-            return try await handler(request, context, caller)
-        }
+        add(Endpoint(method: method, path: path, access: access), handler: handler)
     }
 
-    /// A console page (GET): authorized like every endpoint, but a refusal is answered by `refused` (a redirect to
-    /// the sign-in page, an HTML 403 page) instead of the API's JSON error.
+    /// A console page (GET): authorized like every endpoint; a refusal is answered by `refused`.
     func page(
         _ path: String,
         _ access: EndpointAccess,
         refused: @escaping @Sendable (AccessRefusal, Request) async throws -> Response,
         handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
     ) {
-        let endpoint = Endpoint(method: .get, path: path, access: access, isPage: true)
-        endpoints.append(endpoint)
-        let authorizer = self.authorizer
-        router.on(RouterPath(path), method: .get) { request, context in
-            let caller: Caller
-            do {
-                caller = try await authorizer.authorize(request, for: endpoint)
-            } catch let refusal as AccessRefusal {
-                return try await refused(refusal, request)
-            }
-            return try await handler(request, context, caller)
-        }
+        add(Endpoint(method: .get, path: path, access: access, isPage: true), refused: refused, handler: handler)
     }
 
     func get(_ path: String, _ access: EndpointAccess, handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response) {

@@ -1,7 +1,12 @@
+import TocsinCore
+
 /// The OpenAPI 3.0 document of Tocsin's HTTP API, served at `GET /api/v1/openapi.yaml`. OpenAPIDocumentTests keep it
 /// true: every operation here is a registered endpoint with the same access, and every endpoint is here; schemathesis
 /// checks the server's answers against it.
 enum OpenAPIDocument {
+    /// The categories as the model knows them, so that the document cannot fall behind a new one.
+    private static let categoryList = Category.allCases.map(\.rawValue).joined(separator: ", ")
+
     static let yaml = #"""
         openapi: 3.0.3
         info:
@@ -1380,7 +1385,7 @@ enum OpenAPIDocument {
               description: global, or a category.
               schema:
                 type: string
-                enum: [global, metrics, backups, service_checks, nodes, commands, repairs, rolling_restart, cluster]
+                enum: [global, \#(categoryList)]
             RoutingSeverity:
               name: severity
               in: path
@@ -1422,7 +1427,7 @@ enum OpenAPIDocument {
               enum: [info, warning, error, critical]
             Category:
               type: string
-              enum: [metrics, backups, service_checks, nodes, commands, repairs, rolling_restart, cluster]
+              enum: [\#(categoryList)]
             DeliveryStatus:
               type: string
               enum: [pending, delivered, failed, dead]

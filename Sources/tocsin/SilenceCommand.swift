@@ -261,11 +261,12 @@ struct ServerOptions: ParsableArguments {
     /// server, an answer that is not the API's) is printed to standard error as `error: …` and ends the command
     /// with exit status 1.
     func call(_ method: Method, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+        // Read once here: `validate` only checked that it can be read.
+        let token = try token
         do {
-            return try await send(method, path, body: body)
+            return try await send(method, path, body: body, token: token)
         } catch let failure as CallFailure {
-            FileHandle.standardError.write(Data("error: \(failure)\n".utf8))
-            throw ExitCode(1)
+            throw Self.refuse("\(failure)")
         }
     }
 
@@ -288,7 +289,7 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
-    private func send(_ method: Method, _ path: String, body: [String: Any]?) async throws -> [String: Any] {
+    private func send(_ method: Method, _ path: String, body: [String: Any]?, token: Secret?) async throws -> [String: Any] {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         // A server that is not running is reported at once, rather than after connect attempts until the deadline.
@@ -296,7 +297,7 @@ struct ServerOptions: ParsableArguments {
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            let answer = try await exchange(client, method, path, body: body)
+            let answer = try await exchange(client, method, path, body: body, token: token)
             try await client.shutdown()
             return answer
         } catch {
@@ -305,11 +306,17 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
-    private func exchange(_ client: HTTPClient, _ method: Method, _ path: String, body: [String: Any]?) async throws -> [String: Any] {
+    private func exchange(
+        _ client: HTTPClient,
+        _ method: Method,
+        _ path: String,
+        body: [String: Any]?,
+        token: Secret?
+    ) async throws -> [String: Any] {
         let url = baseURL + path
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.rawValue)
-        if let token = try token { request.headers.add(name: "Authorization", value: "Bearer \(token.exposedValue)") }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token.exposedValue)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
@@ -327,7 +334,7 @@ struct ServerOptions: ParsableArguments {
         if (200..<300).contains(status), let object { return object }
         if let detail = object?["error"] as? [String: Any], let message = detail["message"] as? String {
             if status == 401 {
-                let hint = try token == nil ? "give the token with TOCSIN_TOKEN or --token-file" : "the token given was not accepted"
+                let hint = token == nil ? "give the token with TOCSIN_TOKEN or --token-file" : "the token given was not accepted"
                 throw CallFailure.refused(field: nil, message: "\(message) (\(hint))")
             }
             throw CallFailure.refused(field: detail["field"] as? String, message: message)
