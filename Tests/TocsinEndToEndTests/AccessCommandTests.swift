@@ -33,20 +33,8 @@ struct AccessCommandTests {
         }
     }
 
-    /// Runs `tocsin` to its end; standard output and standard error come interleaved.
     func tocsin(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let executable = try #require(tocsinExecutable(), "the tocsin executable is not built: run `swift build` first (scripts/test.sh does)")
-        return try await run(executable, arguments)
-    }
-
-    func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let child = try ChildProcess(executable: executable, arguments: arguments)
-        guard let result = await child.waitForCompletion(timeout: .seconds(60)) else {
-            await child.stop()
-            Issue.record("\(executable) \(arguments.joined(separator: " ")) did not exit; output so far: \(child.lines)")
-            throw CancellationError()
-        }
-        return result
+        try await runTocsin(arguments)
     }
 
     @Test("users: add from a password file or a pipe, refusals exit 1 with one line, list, passwd, and the last admin stays")
@@ -76,7 +64,7 @@ struct AccessCommandTests {
 
         // A password piped on standard input, as a provisioning script would.
         let executable = try #require(tocsinExecutable())
-        let piped = try await run(
+        let piped = try await runToEnd(
             "/bin/sh",
             [
                 "-c", "printf '%s\\n' \"$0\" | \"$1\" user passwd alice --config \"$2\" --data-dir \"$3\"", second, executable, setup.config,

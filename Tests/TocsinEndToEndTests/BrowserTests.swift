@@ -56,18 +56,9 @@ struct BrowserTests {
         let passwordFile = directory + "/password"
         try "correct horse battery staple\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let store = ["--config", config, "--data-dir", directory]
-        let addUser = try #require(
-            await
-                (try ChildProcess(
-                    executable: executable,
-                    arguments: ["user", "add", "operator", "--role", "editor", "--password-file", passwordFile] + store
-                )).waitForCompletion()
-        )
+        let addUser = try await runToEnd(executable, ["user", "add", "operator", "--role", "editor", "--password-file", passwordFile] + store)
         #expect(addUser.status == 0, "tocsin user add: \(addUser.output)")
-        let createToken = try #require(
-            await (try ChildProcess(executable: executable, arguments: ["token", "create", "--name", "browser-test", "--role", "ingest"] + store))
-                .waitForCompletion()
-        )
+        let createToken = try await runToEnd(executable, ["token", "create", "--name", "browser-test", "--role", "ingest"] + store)
         #expect(createToken.status == 0, "tocsin token create: \(createToken.output)")
         let token = try #require(createToken.output.split(separator: "\n").last.map(String.init), "no token printed")
 

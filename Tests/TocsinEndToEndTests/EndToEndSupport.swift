@@ -105,3 +105,21 @@ extension RecordingReceiver.Received {
     var eventID: String? { json()?["eventId"] as? String }
     var status: String? { json()?["status"] as? String }
 }
+
+/// Runs a program to its end (60 s at most) and returns its exit status and output (standard output and standard
+/// error, interleaved).
+func runToEnd(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
+    let child = try ChildProcess(executable: executable, arguments: arguments, environment: environment)
+    guard let result = await child.waitForCompletion(timeout: .seconds(60)) else {
+        await child.stop()
+        Issue.record("\(executable) \(arguments.joined(separator: " ")) did not exit; output so far: \(child.lines)")
+        throw CancellationError()
+    }
+    return result
+}
+
+/// Runs the built `tocsin` executable to its end.
+func runTocsin(_ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
+    let executable = try #require(tocsinExecutable(), "the tocsin executable is not built: run `swift build` first (scripts/test.sh does)")
+    return try await runToEnd(executable, arguments, environment: environment)
+}

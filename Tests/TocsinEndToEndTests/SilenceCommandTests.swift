@@ -15,18 +15,8 @@ struct SilenceCommandTests {
 
     /// Runs `tocsin` to its end; standard output and standard error come interleaved, line by line.
     func tocsin(_ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, lines: [String]) {
-        let executable = try #require(tocsinExecutable(), "the tocsin executable is not built: run `swift build` first (scripts/test.sh does)")
-        let child = try ChildProcess(executable: executable, arguments: arguments, environment: environment)
-        guard let status = await child.waitForExit(timeout: .seconds(60)) else {
-            await child.stop()
-            Issue.record("tocsin \(arguments.joined(separator: " ")) did not exit; output so far: \(child.lines)")
-            throw CancellationError()
-        }
-        // The end of the output pipe is awaited only briefly: with many children started at once, its notification
-        // is now and then never delivered (seen about one run in five; every line had been read by then). The
-        // commands end each line with a newline, so a missed end loses nothing.
-        _ = await child.waitForCompletion(timeout: .seconds(2))
-        return (status, child.lines)
+        let (status, output) = try await runTocsin(arguments, environment: environment)
+        return (status, output.isEmpty ? [] : output.components(separatedBy: "\n"))
     }
 
     func withServer(authentication: Bool = false, _ body: (LiveServer) async throws -> Void) async throws {
